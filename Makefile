@@ -1,0 +1,25 @@
+# The two quick-start commands (see README): `make demo` runs the main job on embedded
+# defaults, `make test` runs the whole test suite with lint and type checks. Both do their own
+# set-up on a fresh machine: uv (pinned) from PyPI, then the locked environment.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := python3 -m uv
+RUN := $(UV) run --frozen
+
+.PHONY: setup demo test check-style
+
+setup:
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(UV) sync --frozen --quiet
+
+demo: setup
+	$(RUN) refract demo
+
+check-style: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+test: check-style
+	$(RUN) refract lint
+	$(RUN) pytest -n 2 -p no:cacheprovider

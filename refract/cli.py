@@ -1,0 +1,134 @@
+"""The `refract` command line: the interface CI pipelines and people script against.
+
+Exit codes are part of the interface: 0 clean/compatible, 1 findings/incompatible, 2 usage
+error or invalid input. Every failure of the input (missing file, invalid JSON, invalid schema,
+unknown mode) is reported as one line on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from compat.model import Mode, Policy
+from compat.source import InvalidInput, SchemaSet
+from refract import output
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+MODE_CHOICE = click.Choice([m.value for m in Mode], case_sensitive=False)
+POLICY_CHOICE = click.Choice([p.value for p in Policy], case_sensitive=False)
+FORMAT_CHOICE = click.Choice(list(output.FORMATS), case_sensitive=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refract", prog_name="refract")
+def cli() -> None:
+    """Refract: contract-first events — lint, diff and check JSON Schema contracts."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+def lint(paths: tuple[Path, ...], fmt: str) -> int:
+    """Lint contracts (default: the contracts/ tree of this repository).
+
+    Checks metaschema validity, descriptions, version/file-name agreement, x-pii and
+    x-dedup-key annotations, examples, and a well-formed lens for every major bump.
+    """
+    from compat.lint import lint as run_lint
+
+    targets = list(paths) or [_default_contracts_root()]
+    findings = run_lint(targets)
+    if fmt == "json":
+        click.echo(output.findings_json(findings))
+    elif fmt == "github":
+        if findings:
+            click.echo(output.findings_github(findings))
+    else:
+        click.echo(output.findings_text(findings))
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+@cli.command()
+@click.argument("schemas", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mode", type=MODE_CHOICE, default=Mode.BACKWARD.value, show_default=True,
+              help="Compatibility mode, as in Confluent Schema Registry.")
+@click.option("--policy", type=POLICY_CHOICE, default=Policy.STRICT.value, show_default=True,
+              help="Which difference types count as compatible (Confluent's strict or lenient set).")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+def diff(schemas: tuple[Path, ...], mode: str, policy: str, fmt: str) -> int:
+    """Compare schema files, oldest first; the last is the new one.
+
+    Non-transitive modes compare the new schema with the one before it, transitive modes with
+    all of them. Every incompatible change comes with a counterexample event where one exists.
+    """
+    from compat.check import check_compatibility
+
+    if len(schemas) < 2:
+        raise click.UsageError("diff needs at least two schema files (oldest first, the new one last)")
+    loaded = [SchemaSet.from_file(path) for path in schemas]
+    report = check_compatibility(
+        loaded, Mode(mode.lower()), Policy(policy.lower()), labels=[str(p) for p in schemas]
+    )
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    elif fmt == "github":
+        lines = output.changes_github(report.changes)
+        if lines:
+            click.echo("\n".join(lines))
+    else:
+        verdict = "compatible" if report.compatible else "INCOMPATIBLE"
+        breaking = sum(not c.compatible for c in report.changes)
+        click.echo(
+            f"{verdict} (mode {report.mode.value}, policy {report.policy.value}): "
+            f"{len(report.changes)} change(s), {breaking} breaking"
+        )
+        for change in report.changes:
+            for line in output.change_text(change):
+                click.echo(line)
+    return EXIT_OK if report.compatible else EXIT_FINDINGS
+
+
+def _default_contracts_root() -> Path:
+    """The contracts/ directory of the repository the command runs in (or the cwd)."""
+    here = Path.cwd()
+    for directory in (here, *here.parents):
+        if (directory / "contracts" / "events").is_dir():
+            return directory / "contracts"
+    raise InvalidInput(f"{here}: no contracts/ directory here or above; pass PATH explicitly")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command and map every outcome onto the documented exit codes."""
+    try:
+        code = cli.main(args=argv, prog_name="refract", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "refract"
+        click.echo(f"{command}: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        click.echo("refract: aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"refract: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except InvalidInput as exc:
+        click.echo(f"refract: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:  # a bug, not bad input: still one line unless asked for more
+        if os.environ.get("REFRACT_DEBUG"):
+            raise
+        click.echo(
+            f"refract: internal error: {type(exc).__name__}: {exc} (set REFRACT_DEBUG=1 for details)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,100 @@
+"""Rendering compatibility reports and lint findings as text, JSON or GitHub annotations.
+
+One renderer per format keeps what people read, what scripts parse and what GitHub shows in
+pull requests consistent: they all come from the same Change and Finding objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from compat.model import Change
+
+FORMATS = ("text", "json", "github")
+
+
+class FindingLike(Protocol):
+    file: str
+    line: int
+    column: int
+    rule: str
+    message: str
+
+
+def github_escape_data(text: str) -> str:
+    """Escape a workflow command's message (GitHub's `escapeData`)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_escape_property(text: str) -> str:
+    """Escape a workflow command's property value (GitHub's `escapeProperty`)."""
+    return github_escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(level: str, file: str, line: int, column: int, message: str) -> str:
+    props = f"file={github_escape_property(file)},line={max(line, 1)},col={max(column, 1)}"
+    return f"::{level} {props}::{github_escape_data(message)}"
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def change_text(change: Change) -> list[str]:
+    """Lines describing one change for people: location, type, paths, message, counterexample."""
+    verdict = "compatible" if change.compatible else "BREAKING"
+    where = f"{change.file}:{change.line}:{change.column}" if change.file else "<schema>"
+    paths = change.new_path if change.new_path == change.old_path else f"{change.old_path} -> {change.new_path}"
+    lines = [f"  {where}  {change.type}  {paths}  [{verdict}]", f"      {change.message}"]
+    if not change.compatible:
+        if change.has_counterexample:
+            lines.append(f"      counterexample: {compact_json(change.counterexample)}")
+        else:
+            lines.append("      counterexample: none found")
+    return lines
+
+
+def changes_github(changes: Iterable[Change]) -> list[str]:
+    return [
+        github_annotation(
+            "notice" if change.compatible else "error",
+            change.file,
+            change.line,
+            change.column,
+            f"{change.type} at {change.new_path}: {change.message}"
+            + (
+                f" Counterexample: {compact_json(change.counterexample)}"
+                if change.has_counterexample
+                else ""
+            ),
+        )
+        for change in changes
+    ]
+
+
+def findings_text(findings: Sequence[FindingLike]) -> str:
+    lines = [f"{f.file}:{f.line}:{f.column}: {f.rule}: {f.message}" for f in findings]
+    lines.append(f"{len(findings)} finding(s)" if findings else "contracts lint clean")
+    return "\n".join(lines)
+
+
+def findings_json(findings: Sequence[FindingLike]) -> str:
+    return json.dumps(
+        {
+            "clean": not findings,
+            "findings": [
+                {"file": f.file, "line": f.line, "column": f.column, "rule": f.rule, "message": f.message}
+                for f in findings
+            ],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def findings_github(findings: Sequence[FindingLike]) -> str:
+    return "\n".join(
+        github_annotation("error", f.file, f.line, f.column, f"{f.rule}: {f.message}") for f in findings
+    )
