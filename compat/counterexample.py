@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
@@ -62,6 +62,16 @@ _ANNOTATIONS = frozenset(
 )
 
 
+class DiffPaths(Protocol):
+    """What the targeted strategy reads from a compat.diff.Difference: its two schema paths."""
+
+    @property
+    def old_path(self) -> str: ...
+
+    @property
+    def new_path(self) -> str: ...
+
+
 class _OutOfTime(Exception):
     """Raised inside a hypothesis condition to stop a search at its time budget."""
 
@@ -77,7 +87,7 @@ class _Target:
 
 
 def find_counterexample(
-    writer: SchemaSet, reader: SchemaSet, diff: Any | None = None, *, search: bool = True
+    writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None = None, *, search: bool = True
 ) -> tuple[bool, Any]:
     """(True, instance) with writer.accepts(instance) and not reader.accepts(instance), else (False, None).
 
@@ -102,13 +112,13 @@ def _verified(writer: SchemaSet, reader: SchemaSet, instance: Any) -> bool:
 # -- targeted ------------------------------------------------------------------------------
 
 
-def _targeted(writer: SchemaSet, reader: SchemaSet, diff: Any | None) -> tuple[bool, Any]:
+def _targeted(writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None) -> tuple[bool, Any]:
     deadline = time.monotonic() + TARGETED_SECONDS
     wbuild = InstanceBuilder(writer)
     rbuild = InstanceBuilder(reader)
     paths: list[str] = []
     if diff is not None:
-        paths = [p for p in (getattr(diff, "old_path", ""), getattr(diff, "new_path", "")) if p]
+        paths = [p for p in (diff.old_path, diff.new_path) if p]
     targets = [_walk(wbuild, _tokens(p)) for p in dict.fromkeys(paths)] or [_walk(wbuild, [])]
     tried: list[Any] = []
     for target in targets:
