@@ -134,17 +134,18 @@ class Catalogue:
 def find_contracts_root(path: Path) -> Path:
     """The contracts root for `path`: the nearest directory at or above it containing `events/`.
 
-    From a repository root (or anywhere above a `contracts/` directory on the way up) the
-    `contracts/` child is taken, so `refract lint` works from the repository's top level.
+    Given a repository root (a directory with `contracts/events/`), its `contracts/` child is
+    taken, so `refract lint .` works from the top level. That shortcut applies to the starting
+    directory only: a file elsewhere in the repository is not part of the contracts tree.
     """
     start = path.resolve()
     if not start.is_dir():
         start = start.parent
+    if (start / "contracts" / "events").is_dir() and not (start / "events").is_dir():
+        return start / "contracts"
     for directory in (start, *start.parents):
         if (directory / "events").is_dir():
             return directory
-        if (directory / "contracts" / "events").is_dir():
-            return directory / "contracts"
     raise InvalidInput(
         f"{display_path(path)}: not inside a contracts tree (no events/ directory here or above)"
     )
