@@ -255,9 +255,12 @@ def test_event_schema_shape(path: Path) -> None:
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
     props = schema["properties"]
+    major = version.split(".")[0]
     assert props["schema"] == {
         "description": props["schema"]["description"],
-        "const": f"{event}/{version}",
+        "type": "string",
+        "pattern": f"^{event}/{major}\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$",
+        "default": f"{event}/{version}",
     }
     assert props["event_name"]["const"] == event
     assert ENVELOPE_REQUIRED <= set(schema["required"]) <= set(props)
