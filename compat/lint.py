@@ -343,6 +343,14 @@ class _Linter:
     def constants(
         self, source: SourceFile, schema: Mapping[str, Any], event: str, version: EventVersion
     ) -> None:
+        """`schema`/`event_name` must name this file's event and version, and so must examples.
+
+        The spec's form is `{"const": "<event>/<version>"}`. A major-scoped form is accepted
+        too: a `pattern` that admits this version's reference and no other major's or event's
+        (with `default`/`const`, when present, equal to this version's reference). It keeps
+        minor and patch bumps from changing the accepted instances only through this field;
+        the examples must still carry the exact reference of the file they are in.
+        """
         properties = schema.get("properties")
         properties = properties if isinstance(properties, Mapping) else {}
         for field, expected in (("schema", version.ref), ("event_name", event)):
@@ -350,16 +358,28 @@ class _Linter:
             const = node.get("const") if isinstance(node, Mapping) else None
             if const == expected:
                 continue
-            if const is None:
+            origin = "the directory and file name" if field == "schema" else "the directory name"
+            if const is not None:
+                pointer = f"/properties/{field}/const"
+                message = f"{field} const {const!r} does not match {expected!r} (from {origin})"
+            elif field == "schema" and isinstance(node, Mapping) and "pattern" in node:
+                problem = _major_pattern_problem(node, event, version.version)
+                if problem is None:
+                    continue
+                pointer, message = f"/properties/schema/{problem[0]}", problem[1]
+            else:
                 pointer = f"/properties/{field}" if isinstance(node, Mapping) else ""
                 message = f"property {field!r} must be {{'const': {expected!r}}}"
-            else:
-                pointer = f"/properties/{field}/const"
-                message = (
-                    f"{field} const {const!r} does not match {expected!r} "
-                    f"(from {'the directory and file name' if field == 'schema' else 'the directory name'})"
-                )
             self.at(source, pointer, "version-mismatch", message)
+        examples = schema.get("examples")
+        for index, example in enumerate(examples if isinstance(examples, list) else []):
+            if isinstance(example, Mapping) and example.get("schema", version.ref) != version.ref:
+                self.at(
+                    source,
+                    f"/examples/{index}/schema",
+                    "version-mismatch",
+                    f"examples[{index}] says schema {example['schema']!r}, but this file is {version.ref!r}",
+                )
 
     # -- walking schemas through $ref ------------------------------------------------------------
 
@@ -493,7 +513,7 @@ class _Linter:
                         f"examples[{index}] does not validate at {at}: {error.message}",
                     )
             return ok
-        except (InvalidInput, referencing.exceptions.Unresolvable) as exc:
+        except (InvalidInput, referencing.exceptions.Unresolvable, re.error) as exc:
             self.at(source, "", "schema-invalid", f"cannot validate examples: {exc}")
             return False
 
@@ -583,6 +603,38 @@ class _Linter:
                     "lens-fails-example",
                     f"{label}: the inverse lens does not restore it: {difference}",
                 )
+
+
+def _major_pattern_problem(
+    node: Mapping[str, Any], event: str, version: Version
+) -> tuple[str, str] | None:
+    """Why a `schema` pattern is not scoped to exactly this event's major (keyword, message)."""
+    ref = f"{event}/{version}"
+    pattern = node["pattern"]
+    try:
+        regex = re.compile(pattern) if isinstance(pattern, str) else None
+    except re.error:
+        regex = None
+    if regex is None:
+        return "pattern", f"schema pattern {pattern!r} is not a regular expression"
+    if not regex.search(ref):
+        return "pattern", f"schema pattern {pattern!r} does not admit {ref!r}"
+    others = [f"{event}/{version.major + 1}.0.0", f"{event}x/{version}", f"x{event}/{version}"]
+    if version.major > 0:
+        others.append(f"{event}/{version.major - 1}.0.0")
+    admitted = [other for other in others if regex.search(other)]
+    if admitted:
+        return (
+            "pattern",
+            f"schema pattern {pattern!r} admits {admitted[0]!r}: it must name only {event}/{version.major}.x.y",
+        )
+    for keyword in ("default", "const"):
+        if keyword in node and node[keyword] != ref:
+            return (
+                keyword,
+                f"schema {keyword} {node[keyword]!r} does not match {ref!r} (from the directory and file name)",
+            )
+    return None
 
 
 def _annotation(linter: _Linter, sset: SchemaSet, uri: str, node: Any, key: str) -> Any:

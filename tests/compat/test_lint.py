@@ -158,6 +158,7 @@ def test_version_mismatch(tree: Path) -> None:
 
     edit(tree, f"{PAGE_VIEW}/1.0.0.json", change)
     assert sorted(m for _, rule, m in found(tree) if rule == "version-mismatch") == [
+        "examples[0] says schema 'page_view/1.0.1', but this file is 'page_view/1.0.0'",
         "property 'event_name' must be {'const': 'page_view'}",
         "schema const 'page_view/1.0.1' does not match 'page_view/1.0.0' (from the directory and file name)",
     ]
@@ -518,3 +519,67 @@ def test_repository_contracts_lint_clean() -> None:
         pytest.skip("contracts/ not present")
     findings = lint([contracts])
     assert [str(f) for f in findings] == []
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        (
+            {
+                "pattern": "^page_view/1\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$",
+                "default": "page_view/1.0.0",
+            },
+            None,
+        ),
+        ({"pattern": "^page_view/1\\.", "default": "page_view/1.0.0"}, None),
+        (
+            {"pattern": "^page_view/", "default": "page_view/1.0.0"},
+            "schema pattern '^page_view/' admits 'page_view/2.0.0': it must name only page_view/1.x.y",
+        ),
+        (
+            {"pattern": "page_view/1\\."},
+            "schema pattern 'page_view/1\\\\.' admits 'xpage_view/1.0.0': it must name only page_view/1.x.y",
+        ),
+        (
+            {"pattern": "^page_view/2\\."},
+            "schema pattern '^page_view/2\\\\.' does not admit 'page_view/1.0.0'",
+        ),
+        (
+            {"pattern": "^page_view/1\\.", "default": "page_view/1.1.0"},
+            "schema default 'page_view/1.1.0' does not match 'page_view/1.0.0' (from the directory and file name)",
+        ),
+        (
+            {"pattern": "(", "default": "page_view/1.0.0"},
+            "schema pattern '(' is not a regular expression",
+        ),
+    ],
+)
+def test_major_scoped_schema_pattern(tree: Path, node: dict[str, Any], message: str | None) -> None:
+    edit(
+        tree,
+        f"{PAGE_VIEW}/1.0.0.json",
+        lambda s: s["properties"].update(
+            schema={"type": "string", "description": "Version.", **node}
+        ),
+    )
+    findings = [m for _, rule, m in found(tree) if rule == "version-mismatch"]
+    assert findings == ([] if message is None else [message])
+
+
+def test_examples_carry_their_files_version(tree: Path) -> None:
+    def change(s: dict[str, Any]) -> None:
+        s["properties"]["schema"] = {
+            "type": "string",
+            "pattern": "^page_view/1\\.",
+            "description": "Version.",
+        }
+        s["examples"][0]["schema"] = "page_view/1.1.0"
+
+    edit(tree, f"{PAGE_VIEW}/1.0.0.json", change)
+    assert found(tree) == [
+        (
+            f"{PAGE_VIEW}/1.0.0.json",
+            "version-mismatch",
+            "examples[0] says schema 'page_view/1.1.0', but this file is 'page_view/1.0.0'",
+        )
+    ]
