@@ -115,9 +115,12 @@ _SCHEMA_ONE = (
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(order=True)
 class Finding:
-    """One lint finding: where to fix it, which rule, and why."""
+    """One lint finding: where to fix it, which rule, and why.
+
+    Plain (not frozen) so it satisfies the renderers' FindingLike protocol in refract.output.
+    """
 
     file: str
     line: int
@@ -158,7 +161,7 @@ def lint(paths: Sequence[Path]) -> list[Finding]:
             linter.standalone(path)
             continue
         linter.tree(root, path.resolve())
-    return sorted(linter.findings)
+    return sorted(linter.findings.values())
 
 
 def _within(path: Path, scope: Path) -> bool:
@@ -168,13 +171,16 @@ def _within(path: Path, scope: Path) -> bool:
 
 class _Linter:
     def __init__(self) -> None:
-        self.findings: set[Finding] = set()
+        # keyed by content: a problem in a shared file reached from many events is reported once
+        self.findings: dict[tuple[str, int, int, str, str], Finding] = {}
         self.sources: dict[Path, SourceFile | None] = {}
 
     # -- reporting ------------------------------------------------------------------------------
 
     def add(self, file: str, line: int, column: int, rule: str, message: str) -> None:
-        self.findings.add(Finding(file, line, column, rule, message))
+        self.findings.setdefault(
+            (file, line, column, rule, message), Finding(file, line, column, rule, message)
+        )
 
     def at(self, source: SourceFile, pointer: str, rule: str, message: str) -> None:
         loc = source.locate(pointer)
