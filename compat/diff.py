@@ -396,6 +396,12 @@ class Engine:
             product = o.criterion == "allOf"
             ctx.add_at("PRODUCT_TYPE_NARROWED" if product else "SUM_TYPE_NARROWED", old, new)
 
+        aligned = _aligned(old_subs, new_subs) if o.criterion == n.criterion else None
+        if aligned is not None:
+            for old_member, new_member in aligned:
+                self.compare(ctx, self._sub_side(old, old_member), self._sub_side(new, new_member))
+            return
+
         # Every compatible (old member, new member) pair is an edge; a maximum matching must
         # cover the smaller side, else some member lost its counterpart.
         edges: dict[int, list[tuple[int, Context]]] = {}
@@ -462,6 +468,22 @@ def _criterion_change(old: Shape, new: Shape) -> str | None:
     if len(old.subs) == 1 and len(new.subs) == 1:
         return "COMBINED_TYPE_EXTENDED"
     return "COMBINED_TYPE_CHANGED"
+
+
+def _aligned(old: Sequence[Sub], new: Sequence[Sub]) -> list[tuple[Sub, Sub]] | None:
+    """Members of two synthetic combinations (type lists, `$ref` plus siblings, mixed kinds).
+
+    Those members are the same kind of schema cut from one node, so they pair up by kind and
+    every difference between a pair is worth reporting; trial matching would hide a tightened
+    `maxLength` of a nullable string behind COMBINED_TYPE_SUBSCHEMAS_CHANGED.
+    """
+    if any(sub.tokens for sub in (*old, *new)):
+        return None
+    old_by_id = {sub.identity: sub for sub in old}
+    new_by_id = {sub.identity: sub for sub in new}
+    if not (old_by_id.keys() <= new_by_id.keys() or new_by_id.keys() <= old_by_id.keys()):
+        return None
+    return [(old_by_id[i], new_by_id[i]) for i in old_by_id if i in new_by_id]
 
 
 def _distinct(subs: Sequence[Sub]) -> list[Sub]:

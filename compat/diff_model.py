@@ -351,7 +351,7 @@ class ShapeBuilder:
             return target_shape
         rest = self._build(node, meta, ignore_ref=True)
         subs = (
-            Sub((), target_shape, f"ref:{uri}#{pointer}"),
+            Sub((), target_shape, "ref-target"),
             Sub((), rest, "ref-siblings"),
         )
         return Shape(Kind.COMBINED, node, meta, "ref", criterion="allOf", subs=subs)
