@@ -93,10 +93,14 @@ def check_compatibility(
     mode: Mode,
     policy: Policy = Policy.STRICT,
     labels: Sequence[str] | None = None,
+    *,
+    counterexamples: bool = True,
 ) -> Report:
     """Check the last of `schemas` (oldest first) against its history under `mode` and `policy`.
 
     `labels` name the versions in messages (defaults: the files' display names, or v1, v2, ...).
+    `counterexamples=False` skips the search for callers that only need the verdicts (the
+    version-bump rule), since searching is the expensive part of a check.
     """
     if labels is not None and len(labels) != len(schemas):
         raise ValueError(f"{len(labels)} labels for {len(schemas)} schemas")
@@ -117,7 +121,7 @@ def check_compatibility(
         for diff in diff_schemas(writer, reader, policy):
             compatible = is_compatible(diff.type, policy)
             found, instance = False, None
-            if not compatible:
+            if not compatible and counterexamples:
                 found, instance = find_counterexample(
                     writer, reader, diff, search=not searched_in_vain
                 )
