@@ -8,8 +8,8 @@ rules a schema cannot express), inverts lenses, and interprets them. The interpr
 is the reference semantics; code generated from lenses is tested against it.
 
 Semantics (per operation, on the current JSON object; absent source fields are skipped so an
-optional field stays absent; writing onto a field that is already present is an error, never
-a silent overwrite):
+optional field stays absent; moving or renaming a value onto a field that is already present
+is an error, never a silent overwrite):
 
 - rename from/to: move the value of `from` to `to`.
 - hoist host/name: move host.name up to name; the host is dropped when that leaves it empty
@@ -21,7 +21,7 @@ a silent overwrite):
   `to` (JSON equality: 1 == 1.0, but true != 1); other values become `default`, and without
   one they are an error. The inverse swaps the mapping, keeping only `to` values with a single
   source, and uses `reverse_default` for everything else.
-- add name/default: set name to default when absent.
+- add name/default: set name to default when absent (a present value is kept).
 - remove name/default: drop name; default is what the inverse adds back.
 - in name/operations: apply operations inside the object at name (null/absent: skipped).
 - map name/operations: apply operations to every object element of the array at name.

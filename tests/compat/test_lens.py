@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compat.lens import (
     LENS_SCHEMA,
@@ -534,3 +536,45 @@ def test_one_of_lens_schemas_report_the_chosen_operations_error() -> None:
     assert [(p.path, p.message) for p in info.value.problems] == [
         ("operations[1]", "'to' is a required property")
     ]
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    a=st.none() | _JSON,
+    b=st.none() | _JSON,
+    c=st.none() | _JSON,
+    inner=st.none() | st.dictionaries(st.sampled_from(["p", "r"]), _JSON, max_size=2),
+    items=st.none()
+    | st.lists(
+        st.dictionaries(st.sampled_from(["k", "m"]), st.sampled_from(["x", "y"]), max_size=2),
+        max_size=3,
+    ),
+)
+def test_round_trip_property(a: Any, b: Any, c: Any, inner: Any, items: Any) -> None:
+    """Any document without the lens's target names survives lens then inverse unchanged.
+
+    `None` from a strategy means the field is absent (so skipping absent fields is covered).
+    """
+    ops = (
+        Rename("a", "x"),
+        Plunge("host", "b"),
+        Wrap("c"),
+        In("inner", (Rename("p", "q"), Add("added", 0))),
+        Map("items", (Convert("k", (("x", "X"), ("y", "Y"))), Rename("m", "n"))),
+    )
+    document = {
+        key: value
+        for key, value in {"a": a, "b": b, "c": c, "inner": inner, "items": items}.items()
+        if value is not None
+    }
+    assert round_trip(ops, document) == document
