@@ -67,11 +67,9 @@ class Side:
         return self.path + "".join("/" + pointer_escape(t) for t in tokens)
 
     def keyword_location(self, *tokens: str | int) -> Location | None:
-        """Where `tokens` sit below this schema (first in its metadata chain), None if absent."""
-        for node in (self.shape.node, *self.shape.meta):
-            if node.child(*tokens) is not None:
-                return _locate(node, *tokens)
-        return None
+        """Where `tokens` sit in the node that validates this schema, None if absent."""
+        node = self.shape.node
+        return _locate(node, *tokens) if node.child(*tokens) is not None else None
 
     def location(self) -> Location:
         return _locate(self.shape.node)
@@ -273,34 +271,43 @@ class Engine:
     # -- metadata, annotations, format and unknown keywords -----------------------------------
 
     def _compare_metadata(self, ctx: Context, old: Side, new: Side) -> None:
+        """Metadata, annotations, format and unknown keywords, read along the `$ref` chain.
+
+        Each is located in the node that supplies its effective value (a `description` beside
+        a `$ref` sits in the referring file, one inside the referenced schema in that file).
+        """
         old_kw = _effective_keywords(old.shape)
         new_kw = _effective_keywords(new.shape)
+
+        def report(type_: str, keyword: str, *, at_keyword: bool = True) -> None:
+            tokens = (keyword,) if at_keyword else ()
+            ctx.add(
+                type_,
+                old.at(*tokens),
+                new.at(*tokens),
+                _locate(old_kw[keyword][1], keyword) if keyword in old_kw else None,
+                _locate(new_kw[keyword][1], keyword) if keyword in new_kw else None,
+            )
+
         for keyword, type_ in METADATA_KEYWORDS.items():
             if _differs(old_kw, new_kw, keyword):
-                ctx.add(
-                    type_,
-                    old.path,
-                    new.path,
-                    old.keyword_location(keyword),
-                    new.keyword_location(keyword),
-                )
+                report(type_, keyword, at_keyword=False)  # Confluent names the schema's path
         if _differs(old_kw, new_kw, "format"):
             if "format" not in old_kw:
-                type_ = REFRACT_FORMAT_ADDED
+                report(REFRACT_FORMAT_ADDED, "format")
             elif "format" not in new_kw:
-                type_ = REFRACT_FORMAT_REMOVED
+                report(REFRACT_FORMAT_REMOVED, "format")
             else:
-                type_ = REFRACT_FORMAT_CHANGED
-            ctx.add_at(type_, old, new, "format")
+                report(REFRACT_FORMAT_CHANGED, "format")
         old_known = known_keywords(old.shape.node.draft7)
         new_known = known_keywords(new.shape.node.draft7)
         for keyword in dict.fromkeys([*old_kw, *new_kw]):
             if not _differs(old_kw, new_kw, keyword):
                 continue
             if is_annotation(keyword):
-                ctx.add_at(REFRACT_ANNOTATION_CHANGED, old, new, keyword)
+                report(REFRACT_ANNOTATION_CHANGED, keyword)
             elif keyword not in old_known or keyword not in new_known:
-                ctx.add_at(REFRACT_UNKNOWN_KEYWORD_CHANGED, old, new, keyword)
+                report(REFRACT_UNKNOWN_KEYWORD_CHANGED, keyword)
 
     # -- scalar schemas ------------------------------------------------------------------------
 

@@ -660,14 +660,18 @@ def _event_schema(properties: int, *, tweak: bool) -> dict[str, Any]:
 def test_diffing_two_event_schemas_of_fifty_properties_is_fast() -> None:
     original = SchemaSet.from_value(_event_schema(50, tweak=False))
     update = SchemaSet.from_value(_event_schema(50, tweak=True))
-    diff_schemas(original, update)  # warm-up: imports and first-use caches
+    start = time.perf_counter()
+    diffs = diff_schemas(original, update)
+    first_ms = (time.perf_counter() - start) * 1000
     runs = 5
     start = time.perf_counter()
     for _ in range(runs):
-        diffs = diff_schemas(original, update)
-    elapsed_ms = (time.perf_counter() - start) * 1000 / runs
+        diff_schemas(original, update)
+    mean_ms = (time.perf_counter() - start) * 1000 / runs
     assert {d.type for d in diffs} == {
         "MAX_LENGTH_DECREASED",
         "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
     }
-    assert elapsed_ms < 50, f"{elapsed_ms:.1f} ms per diff"
+    assert first_ms < 100 and mean_ms < 25, (
+        f"first {first_ms:.1f} ms, then {mean_ms:.1f} ms per diff"
+    )
