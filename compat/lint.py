@@ -83,6 +83,8 @@ RULES: dict[str, str] = {
 
 # Field names that suggest personal data. Whole names match, and so do names containing one of
 # the tokens (user_email, phone_number, client_ip, billing_address) - split on '_' and case.
+# A bare `name` is deliberately absent: in events it names SDKs, screens and plans far more
+# often than people, and person names are spelled out (full_name, display_name, contact_name).
 _PII_NAMES = frozenset(
     {
         "email",
@@ -90,14 +92,21 @@ _PII_NAMES = frozenset(
         "ip",
         "ip_address",
         "user_agent",
-        "name",
         "first_name",
         "last_name",
         "address",
     }
 )
 _PII_TOKENS = frozenset({"email", "emails", "phone", "phones", "ip", "ips", "address", "addresses"})
-_PII_SUFFIXES = ("_ip_address", "_user_agent", "_first_name", "_last_name", "full_name")
+_PII_SUFFIXES = (
+    "_ip_address",
+    "_user_agent",
+    "_first_name",
+    "_last_name",
+    "full_name",
+    "display_name",
+    "contact_name",
+)
 
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SCHEMA_ONE = (

@@ -242,7 +242,9 @@ def test_pii_missing(tree: Path) -> None:
         ("client_ip", True),
         ("ip_address", True),
         ("user_agent", True),
-        ("name", True),
+        ("name", False),  # sdk.name, screen.name, plan name: not a person by itself
+        ("display_name", True),
+        ("owner_contact_name", True),
         ("first_name", True),
         ("lastName", True),
         ("full_name", True),
