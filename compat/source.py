@@ -157,7 +157,9 @@ def check_schema(source: SourceFile) -> None:
     """Validate a schema against its metaschema; InvalidInput names the keyword and position."""
     contents = source.contents
     if not isinstance(contents, (Mapping, bool)):
-        raise InvalidInput(f"{source.display}:1:1: invalid schema: a schema must be an object or a boolean")
+        raise InvalidInput(
+            f"{source.display}:1:1: invalid schema: a schema must be an object or a boolean"
+        )
     cls = jsonschema.validators.validator_for(contents, default=jsonschema.Draft202012Validator)
     error = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(contents))
     if error is not None:
@@ -183,8 +185,12 @@ class SchemaSet:
         self.root = root
         self.files: dict[str, SourceFile] = {root.uri: root}
         self._check = check
-        resource = Resource.from_contents(root.contents, default_specification=_specification(root.contents))
-        self.registry: Registry[Any] = Registry(retrieve=self._retrieve).with_resource(root.uri, resource)  # type: ignore[call-arg]
+        resource = Resource.from_contents(
+            root.contents, default_specification=_specification(root.contents)
+        )
+        self.registry: Registry[Any] = Registry(retrieve=self._retrieve).with_resource(
+            root.uri, resource
+        )  # type: ignore[call-arg]
         self.registry = self.registry.crawl()
 
     @classmethod
@@ -203,12 +209,14 @@ class SchemaSet:
     def _retrieve(self, uri: str) -> Resource[Any]:
         parts = urlsplit(uri)
         if parts.scheme != "file":
-            raise referencing.exceptions.NoSuchResource(ref=uri)
+            raise referencing.exceptions.NoSuchResource(uri)
         source = read_json_file(Path(unquote(parts.path)))
         if self._check:
             check_schema(source)
         self.files[source.uri] = source
-        return Resource.from_contents(source.contents, default_specification=_specification(source.contents))
+        return Resource.from_contents(
+            source.contents, default_specification=_specification(source.contents)
+        )
 
     def resolve(self, ref: str, base_uri: str | None = None) -> tuple[Any, str, str]:
         """Resolve `ref` from `base_uri`: returns (contents, file uri, JSON pointer).
