@@ -56,10 +56,20 @@ def lint(paths: tuple[Path, ...], fmt: str) -> int:
 
 @cli.command()
 @click.argument("schemas", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--mode", type=MODE_CHOICE, default=Mode.BACKWARD.value, show_default=True,
-              help="Compatibility mode, as in Confluent Schema Registry.")
-@click.option("--policy", type=POLICY_CHOICE, default=Policy.STRICT.value, show_default=True,
-              help="Which difference types count as compatible (Confluent's strict or lenient set).")
+@click.option(
+    "--mode",
+    type=MODE_CHOICE,
+    default=Mode.BACKWARD.value,
+    show_default=True,
+    help="Compatibility mode, as in Confluent Schema Registry.",
+)
+@click.option(
+    "--policy",
+    type=POLICY_CHOICE,
+    default=Policy.STRICT.value,
+    show_default=True,
+    help="Which difference types count as compatible (Confluent's strict or lenient set).",
+)
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
 def diff(schemas: tuple[Path, ...], mode: str, policy: str, fmt: str) -> int:
     """Compare schema files, oldest first; the last is the new one.
@@ -70,7 +80,9 @@ def diff(schemas: tuple[Path, ...], mode: str, policy: str, fmt: str) -> int:
     from compat.check import check_compatibility
 
     if len(schemas) < 2:
-        raise click.UsageError("diff needs at least two schema files (oldest first, the new one last)")
+        raise click.UsageError(
+            "diff needs at least two schema files (oldest first, the new one last)"
+        )
     loaded = [SchemaSet.from_file(path) for path in schemas]
     report = check_compatibility(
         loaded, Mode(mode.lower()), Policy(policy.lower()), labels=[str(p) for p in schemas]
@@ -92,6 +104,102 @@ def diff(schemas: tuple[Path, ...], mode: str, policy: str, fmt: str) -> int:
             for line in output.change_text(change):
                 click.echo(line)
     return EXIT_OK if report.compatible else EXIT_FINDINGS
+
+
+@cli.command()
+@click.option(
+    "--against",
+    "against",
+    metavar="GIT_REF",
+    default=None,
+    help="Compare with this commit, branch or tag (default: the merge base with main).",
+)
+@click.option(
+    "--all",
+    "check_everything",
+    is_flag=True,
+    help="Check every version of every event, not only what changed.",
+)
+@click.option("--policy", type=POLICY_CHOICE, default=Policy.STRICT.value, show_default=True)
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option(
+    "--contracts",
+    "contracts_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The contracts root (default: contracts/ of the repository).",
+)
+def check(
+    against: str | None, check_everything: bool, policy: str, fmt: str, contracts_dir: Path | None
+) -> int:
+    """For CI: lint and check every contract added or changed since GIT_REF.
+
+    Each checked version is compared with the earlier versions of its major under the event's
+    configured mode (default backward_transitive), the SemVer bump rule is enforced, and
+    published versions may not be edited in place or deleted.
+    """
+    from compat import gitref
+    from compat.history import check_all, check_since
+    from compat.lint import lint as run_lint
+
+    root = (contracts_dir or _default_contracts_root()).resolve()
+    chosen = Policy(policy.lower())
+    if check_everything:
+        outcome = check_all(root, chosen)
+        findings = run_lint([root])
+    else:
+        repo = gitref.repo_root(root)
+        base = gitref.resolve_ref(repo, against) if against else gitref.default_base(repo)
+        outcome = check_since(repo, root, base, chosen)
+        touched = sorted({r.path for r in outcome.results})
+        findings = run_lint(touched) if touched else []
+    ok = outcome.ok and not findings
+    if fmt == "json":
+        document = outcome.to_json()
+        document["compatible"] = ok
+        document["lint"] = [
+            {
+                "file": f.file,
+                "line": f.line,
+                "column": f.column,
+                "rule": f.rule,
+                "message": f.message,
+            }
+            for f in findings
+        ]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif fmt == "github":
+        lines = [output.findings_github(findings)] if findings else []
+        for result in outcome.results:
+            if result.report:
+                lines += [
+                    ln
+                    for ln in output.changes_github(result.report.changes)
+                    if ln.startswith("::error")
+                ]
+            lines += [
+                output.github_annotation("error", str(result.path), 1, 1, e) for e in result.errors
+            ]
+        lines += [f"::error::{output.github_escape_data(e)}" for e in outcome.errors]
+        if lines:
+            click.echo("\n".join(lines))
+    else:
+        click.echo(output.check_table(outcome, findings))
+    return EXIT_OK if ok else EXIT_FINDINGS
+
+
+@cli.command()
+def demo() -> int:
+    """The main job on embedded defaults: lint and check this repository's own contracts."""
+    from compat.history import check_all
+    from compat.lint import lint as run_lint
+
+    root = _default_contracts_root().resolve()
+    findings = run_lint([root])
+    outcome = check_all(root)
+    click.echo(f"Refract contract check of {output.relative(root)}")
+    click.echo(output.check_table(outcome, findings))
+    return EXIT_OK if outcome.ok and not findings else EXIT_FINDINGS
 
 
 def _default_contracts_root() -> Path:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from compat.model import Change
+
+if TYPE_CHECKING:
+    from compat.history import CheckResult
 
 FORMATS = ("text", "json", "github")
 
@@ -46,7 +50,11 @@ def change_text(change: Change) -> list[str]:
     """Lines describing one change for people: location, type, paths, message, counterexample."""
     verdict = "compatible" if change.compatible else "BREAKING"
     where = f"{change.file}:{change.line}:{change.column}" if change.file else "<schema>"
-    paths = change.new_path if change.new_path == change.old_path else f"{change.old_path} -> {change.new_path}"
+    paths = (
+        change.new_path
+        if change.new_path == change.old_path
+        else f"{change.old_path} -> {change.new_path}"
+    )
     lines = [f"  {where}  {change.type}  {paths}  [{verdict}]", f"      {change.message}"]
     if not change.compatible:
         if change.has_counterexample:
@@ -85,7 +93,13 @@ def findings_json(findings: Sequence[FindingLike]) -> str:
         {
             "clean": not findings,
             "findings": [
-                {"file": f.file, "line": f.line, "column": f.column, "rule": f.rule, "message": f.message}
+                {
+                    "file": f.file,
+                    "line": f.line,
+                    "column": f.column,
+                    "rule": f.rule,
+                    "message": f.message,
+                }
                 for f in findings
             ],
         },
@@ -96,5 +110,61 @@ def findings_json(findings: Sequence[FindingLike]) -> str:
 
 def findings_github(findings: Sequence[FindingLike]) -> str:
     return "\n".join(
-        github_annotation("error", f.file, f.line, f.column, f"{f.rule}: {f.message}") for f in findings
+        github_annotation("error", f.file, f.line, f.column, f"{f.rule}: {f.message}")
+        for f in findings
     )
+
+
+def relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def check_table(outcome: CheckResult, findings: Sequence[FindingLike]) -> str:
+    """The `refract check` summary: one row per checked version, then every problem in full."""
+    header = ("event", "version", "mode", "compared with", "changes", "result")
+    rows = [header]
+    for r in outcome.results:
+        changes = r.report.changes if r.report else []
+        breaking = sum(not c.compatible for c in changes)
+        rows.append(
+            (
+                r.event,
+                str(r.version),
+                r.mode.value,
+                ", ".join(r.compared_with) or "-",
+                f"{len(changes)} ({breaking} breaking)",
+                "ok" if r.ok else "FAIL",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    if not outcome.results:
+        lines.append("(no contract changed)")
+    for r in outcome.results:
+        if r.ok:
+            continue
+        lines.append("")
+        lines.append(f"{r.ref} ({relative(r.path)}): {r.reason}")
+        lines.extend(f"  error: {e}" for e in r.errors)
+        if r.report:
+            for change in r.report.changes:
+                if not change.compatible:
+                    lines.extend(change_text(change))
+    lines.extend(f"error: {e}" for e in outcome.errors)
+    if findings:
+        lines.append("")
+        lines.append(findings_text(findings))
+    failed = sum(not r.ok for r in outcome.results) + len(outcome.errors) + (1 if findings else 0)
+    lines.append("")
+    lines.append(
+        f"{len(outcome.results)} version(s) checked, "
+        + ("all ok" if not failed else f"{sum(not r.ok for r in outcome.results)} failing")
+        + (f", {len(findings)} lint finding(s)" if findings else "")
+    )
+    return "\n".join(lines)

@@ -1,0 +1,5 @@
+"""`python -m refract` runs the CLI (the same as the `refract` console script)."""
+
+from refract.cli import main
+
+main()
