@@ -495,7 +495,10 @@ def _aligned(old: Sequence[Sub], new: Sequence[Sub]) -> list[tuple[Sub, Sub]] | 
 
 def _distinct(subs: Sequence[Sub]) -> list[Sub]:
     """Members with duplicates collapsed, as Confluent compares sets of sub-schemas."""
-    return list({sub.identity: sub for sub in reversed(subs)}.values())[::-1]
+    first: dict[str, Sub] = {}
+    for sub in subs:
+        first.setdefault(sub.identity, sub)
+    return list(first.values())
 
 
 def _maximum_matching(
