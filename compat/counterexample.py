@@ -24,7 +24,7 @@ Both are deterministic for the same input and bounded in time, so checking a com
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol
@@ -105,8 +105,14 @@ def find_counterexample(
         return False, None
 
 
-def _verified(writer: SchemaSet, reader: SchemaSet, instance: Any) -> bool:
-    return writer.accepts(instance) and not reader.accepts(instance)
+def _separator(writer: SchemaSet, reader: SchemaSet) -> Callable[[Any], bool]:
+    """The final judge: the reference validators of both whole schemas, built once per search."""
+    accepts, rejects = writer.validator().is_valid, reader.validator().is_valid
+
+    def separates(instance: Any) -> bool:
+        return bool(accepts(instance)) and not rejects(instance)
+
+    return separates
 
 
 # -- targeted ------------------------------------------------------------------------------
@@ -120,18 +126,50 @@ def _targeted(writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None) -> t
     if diff is not None:
         paths = [p for p in (diff.old_path, diff.new_path) if p]
     targets = [_walk(wbuild, _tokens(p)) for p in dict.fromkeys(paths)] or [_walk(wbuild, [])]
+    parents = [parent for target in targets for parent in _ancestors(wbuild, target)]
+    reachable: dict[tuple[str | int, ...], bool] = {}
     tried: list[Any] = []
-    for target in targets:
-        for path, leaf in _separations(wbuild, rbuild, target, deadline):
+    separates = _separator(writer, reader)
+    # First the named location and its ancestors, one level each; then below the named location.
+    plan = [(t, _RECURSION_DEPTH) for t in [*targets, *parents]] + [(t, 0) for t in targets]
+    for target, depth in plan:
+        separations = _local(
+            wbuild,
+            rbuild,
+            target.path,
+            target.writer,
+            target.keyword,
+            target.argument,
+            deadline,
+            depth,
+            reachable,
+        )
+        for path, leaf in separations:
             if time.monotonic() > deadline:
                 return False, None
             found, instance = wbuild.first([wbuild.root()], Focus(path, leaf))
             if not found or any(instance == t for t in tried):
                 continue
             tried.append(instance)
-            if _verified(writer, reader, instance):
+            if separates(instance):
                 return True, instance
     return False, None
+
+
+def _reachable(
+    wbuild: InstanceBuilder,
+    path: tuple[str | int, ...],
+    nodes: list[Node],
+    cache: dict[tuple[str | int, ...], bool],
+) -> bool:
+    """Whether some writer instance has a value at `path` (a closed writer may have none there).
+
+    Checked once per location so that hopeless locations cost one embedding, not one per candidate.
+    """
+    if path not in cache:
+        found, value = wbuild.first(nodes)
+        cache[path] = found and wbuild.first([wbuild.root()], Focus(path, value))[0]
+    return cache[path]
 
 
 def _tokens(path: str) -> list[str]:
@@ -286,8 +324,25 @@ def _fresh_key(build: InstanceBuilder, conj: list[Node], pattern: str | None) ->
     return key if found and isinstance(key, str) else None
 
 
-def _reader_nodes(build: InstanceBuilder, path: Sequence[str | int]) -> list[Node]:
-    """The reader's nodes at an instance location (found by the instance path, not a schema path)."""
+def _ancestors(build: InstanceBuilder, target: _Target) -> list[_Target]:
+    """The target's enclosing instance locations, innermost first.
+
+    A difference can name a place the writer never fills (a property the reader added and made
+    required, in a closed writer): the evidence then lies one level up, in the object that lacks
+    or carries that property. Each ancestor remembers which child led to it.
+    """
+    result = []
+    for depth in range(len(target.path) - 1, -1, -1):
+        step = target.path[depth]
+        keyword = "properties" if isinstance(step, str) else "items"
+        result.append(
+            _Target(target.path[:depth], _nodes_at(build, target.path[:depth]), keyword, str(step))
+        )
+    return result
+
+
+def _nodes_at(build: InstanceBuilder, path: Sequence[str | int]) -> list[Node]:
+    """The nodes that apply at an instance location (found by the instance path, not a schema path)."""
     nodes = [build.root()]
     for step in path:
         flat = build.expand(nodes)
@@ -295,15 +350,6 @@ def _reader_nodes(build: InstanceBuilder, path: Sequence[str | int]) -> list[Nod
             build.index_nodes(flat, step) if isinstance(step, int) else build.key_nodes(flat, step)
         )
     return nodes
-
-
-def _separations(
-    wbuild: InstanceBuilder, rbuild: InstanceBuilder, target: _Target, deadline: float
-) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    """(instance path, local value) pairs: values the writer accepts there that the reader may not."""
-    yield from _local(
-        wbuild, rbuild, target.path, target.writer, target.keyword, target.argument, deadline, 0
-    )
 
 
 def _local(
@@ -315,8 +361,16 @@ def _local(
     argument: str | None,
     deadline: float,
     depth: int,
+    reachable: dict[tuple[str | int, ...], bool],
 ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    reader = rbuild.expand(_reader_nodes(rbuild, path))
+    """(instance path, local value) pairs: values the writer accepts there that the reader may not.
+
+    Below `_RECURSION_DEPTH`, the children of the location are searched too, since a change
+    reported at an object (or a `$ref` to one) may only show in one of its properties.
+    """
+    if not _reachable(wbuild, path, writer, reachable):
+        return
+    reader = rbuild.expand(_nodes_at(rbuild, path))
     flat_writer = wbuild.expand(writer)
     constraints = _negations(flat_writer, reader, keyword, argument)
     for constraint in [*constraints, None]:
@@ -338,10 +392,14 @@ def _local(
     )
     for key in keys:
         child = wbuild.key_nodes(flat_writer, key)
-        yield from _local(wbuild, rbuild, (*path, key), child, None, None, deadline, depth + 1)
+        yield from _local(
+            wbuild, rbuild, (*path, key), child, None, None, deadline, depth + 1, reachable
+        )
     if any(k in n.keywords for n in flat_writer for k in ("items", "prefixItems")):
         child = wbuild.index_nodes(flat_writer, 0)
-        yield from _local(wbuild, rbuild, (*path, 0), child, None, None, deadline, depth + 1)
+        yield from _local(
+            wbuild, rbuild, (*path, 0), child, None, None, deadline, depth + 1, reachable
+        )
 
 
 def _negations(
@@ -366,12 +424,17 @@ def _negations(
             continue
         for name, value in node.keywords.items():
             found = _negate(name, value, node.keywords, declared_by_writer)
-            if name == keyword or (keyword == "required" and name == "required"):
-                if keyword == "required" and argument is not None:
-                    found = [{"not": {"required": [argument]}}, *found]
+            if name == keyword:
                 first.extend(found)
             else:
                 rest.extend(found)
+    if keyword in ("required", "properties") and argument is not None:
+        # A property the reader requires and the writer may omit, or one the writer may carry
+        # and the reader rejects (closed model, other type): both start from its presence.
+        first[:0] = [
+            {"type": "object", "not": {"required": [argument]}},
+            {"type": "object", "required": [argument]},
+        ]
     if keyword == "type" or keyword is None:
         first.extend({"type": t} for t in _writer_types(writer))
     unique: list[dict[str, Any]] = []
@@ -469,10 +532,12 @@ def _search(writer: SchemaSet, reader: SchemaSet) -> tuple[bool, Any]:
     except Exception:  # hypothesis-jsonschema rejects what it cannot canonicalise
         return False, None
 
+    judge = _separator(writer, reader)
+
     def separates(instance: Any) -> bool:
         if time.monotonic() > deadline:
             raise _OutOfTime
-        return _verified(writer, reader, instance)
+        return judge(instance)
 
     config = settings(
         database=None,
@@ -488,7 +553,7 @@ def _search(writer: SchemaSet, reader: SchemaSet) -> tuple[bool, Any]:
         return False, None
     except Exception:  # a strategy that fails to draw is no counterexample
         return False, None
-    return (True, instance) if _verified(writer, reader, instance) else (False, None)
+    return (True, instance) if judge(instance) else (False, None)
 
 
 def inline_refs(schemas: SchemaSet, max_depth: int = 8) -> Any:

@@ -290,6 +290,9 @@ class InstanceBuilder:
             else:
                 yield from self._objects(flat, focus, depth)
             return
+        for node in flat:  # a declared default is the most natural value, when it is valid
+            if "default" in node.keywords:
+                yield node.keywords["default"]
         enum = _enum(flat)
         if enum is not None:
             yield from enum
