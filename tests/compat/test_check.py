@@ -10,7 +10,7 @@ import pytest
 
 from compat.check import Report, check_compatibility, comparisons
 from compat.model import Direction, Mode, Policy
-from compat.source import SchemaSet
+from compat.source import InvalidInput, SchemaSet
 
 
 def obj(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -275,3 +275,78 @@ def test_forward_locations_still_point_into_the_checked_version(files: dict[str,
     assert title.file == "events/page_view/1.0.0.json"
     assert (title.line, title.column) == position(files["old"], '"maxLength": ')
     assert len(title.counterexample["title"]) == 101
+
+
+# -- Confluent's own examples ---------------------------------------------------------------
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+CONFLUENT = SHARED / "data" / "compat" / "confluent"
+
+
+def confluent_examples() -> list[dict[str, Any]]:
+    examples: list[dict[str, Any]] = []
+    for name in ("diff-schema-examples.json", "diff-combined-schema-examples.json"):
+        examples += json.loads((CONFLUENT / name).read_text(encoding="utf-8"))
+    return examples
+
+
+@pytest.mark.skipif(not CONFLUENT.is_dir(), reason="shared Confluent examples not available")
+def test_confluent_incompatible_examples_get_verified_counterexamples() -> None:
+    """Every counterexample separates; every breaking example gets one unless none can exist.
+
+    Examples that use draft-07 tuples without declaring draft-07 are not valid 2020-12 schemas
+    and are skipped; draft-07-only keywords in a 2020-12 schema are unknown keywords that no
+    validator applies, so no instance can show their change.
+    """
+    checked = 0
+    for example in confluent_examples():
+        try:
+            old = SchemaSet.from_value(example["original_schema"])
+            new = SchemaSet.from_value(example["update_schema"])
+        except InvalidInput:
+            continue
+        report = check_compatibility([old, new], Mode.BACKWARD)
+        for change in report.changes:
+            if change.has_counterexample:
+                assert old.accepts(change.counterexample), example["description"]
+                assert not new.accepts(change.counterexample), example["description"]
+        breaking = {c.type for c in report.incompatible_changes}
+        if example["compatible"] or breaking <= {"REFRACT_UNKNOWN_KEYWORD_CHANGED"}:
+            continue
+        assert any(c.has_counterexample for c in report.changes), example["description"]
+        checked += 1
+    assert checked >= 35
+
+
+# -- the project's own contracts ------------------------------------------------------------
+
+EVENTS = Path(__file__).resolve().parents[2] / "contracts" / "events"
+
+
+def event_histories() -> list[list[Path]]:
+    def semver(path: Path) -> tuple[int, ...]:
+        return tuple(int(part) for part in path.stem.split("."))
+
+    histories = [
+        sorted(d.glob("[0-9]*.json"), key=semver) for d in sorted(EVENTS.glob("*")) if d.is_dir()
+    ]
+    return [h for h in histories if len(h) > 1]
+
+
+@pytest.mark.parametrize("files", event_histories(), ids=lambda h: h[0].parent.name)
+def test_every_breaking_change_in_real_histories_has_a_realistic_counterexample(
+    files: list[Path],
+) -> None:
+    schemas = [SchemaSet.from_file(f) for f in files]
+    report = check_compatibility(schemas, Mode.FULL_TRANSITIVE)
+    for change in report.incompatible_changes:
+        assert change.has_counterexample, change
+        writer_label, reader_label = change.versions or ("", "")
+        by_label = {s.root.display: s for s in schemas}
+        writer, reader = by_label[writer_label], by_label[reader_label]
+        assert writer.accepts(change.counterexample)
+        assert not reader.accepts(change.counterexample)
+        assert change.counterexample["event_name"] == files[0].parent.name
+        if change.type == "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL":
+            added = change.new_path.rsplit("/", 1)[-1]
+            assert added not in change.counterexample
