@@ -22,4 +22,5 @@ check-style: setup
 
 test: check-style
 	$(RUN) refract lint
+	$(RUN) refract check --all
 	$(RUN) pytest -n 2 -p no:cacheprovider
