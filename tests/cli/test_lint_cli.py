@@ -39,7 +39,7 @@ def break_description(tree: Path) -> tuple[Path, int]:
 
 
 def test_findings_exit_1_in_every_format(tree: Path) -> None:
-    path, line = break_description(tree)
+    _, line = break_description(tree)
     text = refract("lint", str(tree))
     assert text.returncode == 1
     assert f"1.1.0.json:{line}:" in text.stdout and "description-missing" in text.stdout
