@@ -188,10 +188,9 @@ class SchemaSet:
         resource = Resource.from_contents(
             root.contents, default_specification=_specification(root.contents)
         )
-        self.registry: Registry[Any] = Registry(retrieve=self._retrieve).with_resource(
-            root.uri, resource
-        )  # type: ignore[call-arg]
-        self.registry = self.registry.crawl()
+        # attrs-generated keyword the stubs do not show; `retrieve` loads referenced files lazily.
+        empty: Registry[Any] = Registry(retrieve=self._retrieve)  # type: ignore[call-arg]
+        self.registry: Registry[Any] = empty.with_resource(root.uri, resource).crawl()
 
     @classmethod
     def from_file(cls, path: Path | str) -> SchemaSet:
