@@ -350,3 +350,10 @@ def test_every_breaking_change_in_real_histories_has_a_realistic_counterexample(
         if change.type == "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL":
             added = change.new_path.rsplit("/", 1)[-1]
             assert added not in change.counterexample
+
+
+def test_counterexamples_can_be_skipped() -> None:
+    report = check_compatibility(history(V1, V2), Mode.BACKWARD, counterexamples=False)
+    assert types(report) == [("MAX_LENGTH_DECREASED", Direction.BACKWARD, False)]
+    assert report.changes[0].counterexample is None
+    assert not report.changes[0].has_counterexample
