@@ -33,26 +33,8 @@ def repo_root(path: Path) -> Path:
     return Path(_git(path, "rev-parse", "--show-toplevel").strip())
 
 
-def default_base(repo: Path) -> str:
-    """The merge base of HEAD with main (origin/main when there is no local main).
-
-    On main itself that is HEAD, so `refract check` then covers uncommitted changes only.
-    """
-    for candidate in ("main", "origin/main", "master", "origin/master"):
-        probe = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode == 0:
-            return _git(repo, "merge-base", "HEAD", candidate).strip()
-    raise InvalidInput("no main branch to compare with; pass --against GIT_REF")
-
-
-def resolve_ref(repo: Path, ref: str) -> str:
-    """The commit id a user-given reference names; InvalidInput when it names none."""
+def _commit_of(repo: Path, ref: str) -> str | None:
+    """The commit id `ref` names in `repo`, or None when it names none."""
     probe = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
         cwd=repo,
@@ -60,9 +42,26 @@ def resolve_ref(repo: Path, ref: str) -> str:
         text=True,
         check=False,
     )
-    if probe.returncode != 0:
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def default_base(repo: Path) -> str:
+    """The merge base of HEAD with main (origin/main when there is no local main).
+
+    On main itself that is HEAD, so `refract check` then covers uncommitted changes only.
+    """
+    for candidate in ("main", "origin/main", "master", "origin/master"):
+        if _commit_of(repo, candidate) is not None:
+            return _git(repo, "merge-base", "HEAD", candidate).strip()
+    raise InvalidInput("no main branch to compare with; pass --against GIT_REF")
+
+
+def resolve_ref(repo: Path, ref: str) -> str:
+    """The commit id a user-given reference names; InvalidInput when it names none."""
+    commit = _commit_of(repo, ref)
+    if commit is None:
         raise InvalidInput(f"--against {ref}: not a git commit, branch or tag in {repo}")
-    return probe.stdout.strip()
+    return commit
 
 
 def changed_files(repo: Path, base: str, under: str) -> set[str]:
