@@ -36,8 +36,11 @@ from hypothesis.errors import HypothesisException
 from compat.instances import FORMAT_EXAMPLES, Focus, InstanceBuilder, Node, synthetic
 from compat.source import InvalidInput, SchemaSet, pointer_tokens
 
-TARGETED_SECONDS = 1.0
-SEARCH_SECONDS = 1.0
+# The work is bounded by counts (candidate instances tried, examples generated) so that results
+# do not depend on machine load; the wall-clock limits are only a safety net for huge schemas.
+TARGETED_ATTEMPTS = 150
+TARGETED_SECONDS = 5.0
+SEARCH_SECONDS = 3.0
 SEARCH_EXAMPLES = 300
 _LOCAL_PER_CONSTRAINT = 3
 _RECURSION_DEPTH = 2
@@ -129,6 +132,7 @@ def _targeted(writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None) -> t
     parents = [parent for target in targets for parent in _ancestors(wbuild, target)]
     reachable: dict[tuple[str | int, ...], bool] = {}
     tried: list[Any] = []
+    attempts = 0
     separates = _separator(writer, reader)
     # First the named location and its ancestors, one level each; then below the named location.
     plan = [(t, _RECURSION_DEPTH) for t in [*targets, *parents]] + [(t, 0) for t in targets]
@@ -145,7 +149,8 @@ def _targeted(writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None) -> t
             reachable,
         )
         for path, leaf in separations:
-            if time.monotonic() > deadline:
+            attempts += 1
+            if time.monotonic() > deadline or attempts > TARGETED_ATTEMPTS:
                 return False, None
             found, instance = wbuild.first([wbuild.root()], Focus(path, leaf))
             if not found or any(instance == t for t in tried):

@@ -29,7 +29,7 @@ SCALARS = ("string", "integer", "number", "boolean", "null")
 @pytest.fixture(autouse=True)
 def quick_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the counterexample budgets small: these tests check honesty, not search power."""
-    monkeypatch.setattr(counterexample, "TARGETED_SECONDS", 0.3)
+    monkeypatch.setattr(counterexample, "TARGETED_ATTEMPTS", 40)
     monkeypatch.setattr(counterexample, "SEARCH_SECONDS", 0.2)
     monkeypatch.setattr(counterexample, "SEARCH_EXAMPLES", 40)
 
