@@ -1,0 +1,1 @@
+"""refract-sdk: typed emitters for Refract event contracts."""
