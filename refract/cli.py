@@ -240,3 +240,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(EXIT_USAGE)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+from refract.codegen_command import codegen_command  # noqa: E402 (kept apart: one-line registration)
+
+cli.add_command(codegen_command)
