@@ -43,7 +43,7 @@ class EmitterCore:
             self.options.strict or self.options.sync or self.options.spool_dir is not None
         )
         self._closed = False
-        self._new_core_state()
+        # Subclasses call ``_new_core_state`` from their per-process set-up (also run after fork).
 
     def _new_core_state(self) -> None:
         options = self.options

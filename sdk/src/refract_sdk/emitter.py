@@ -65,6 +65,9 @@ class Emitter(EmitterCore):
         self._sender: SyncSender | None = None
         self._sender_lock = threading.Lock()
         self._replayed = False
+        self._replay_finished = self._spool is None or self.options.sync
+        """Whether earlier processes' spooled events have all been read and handed to sending;
+        ``flush()`` waits for it too, so that a new process can flush what its predecessor left."""
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -83,7 +86,9 @@ class Emitter(EmitterCore):
         self._wake.set()
         try:
             with self._idle:
-                self._idle.wait_for(lambda: self._pending() == 0, timeout)
+                self._idle.wait_for(
+                    lambda: self._pending() == 0 and self._replay_finished, timeout
+                )
         finally:
             with self._idle:
                 self._flush_requests -= 1
@@ -216,6 +221,9 @@ class Emitter(EmitterCore):
                 self._send(sender, batch)
         if len(builder):
             self._send(sender, builder.take())
+        with self._idle:
+            self._replay_finished = True
+            self._idle.notify_all()
 
     def _replay_sync(self) -> None:
         if self._spool is not None and not self._closed:
@@ -225,6 +233,7 @@ class Emitter(EmitterCore):
         self._settle_queue()
         with self._idle:
             self._in_flight = 0
+            self._replay_finished = True
             self._idle.notify_all()
 
     # -- closing, exit and fork ---------------------------------------------------------------

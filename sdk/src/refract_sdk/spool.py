@@ -269,7 +269,7 @@ class Spool:
         pending: list[PreparedEvent] = []
         lines = data.split(b"\n")
         complete_lines = lines[:-1]  # the part after the last newline is a torn write, if any
-        corrupt = [(len(lines), lines[-1])] if lines[-1] else []
+        corrupt: list[tuple[int, bytes]] = []
         for number, line in enumerate(complete_lines, start=1):
             if not line:
                 continue
@@ -283,6 +283,8 @@ class Spool:
                 continue
             if event_id not in done:
                 pending.append(PreparedEvent(event_id, line, parsed, (generation.name, seq)))
+        if lines[-1]:
+            corrupt.append((len(lines), lines[-1]))
         for number, line in corrupt:
             self.corrupt_lines += 1
             log.warning(
