@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import pytest
-
 from refract_sdk import (
     Emitter,
     EmitterClosedError,
@@ -17,6 +16,7 @@ from refract_sdk import (
     dedup_key_for,
 )
 from refract_sdk.events import PageView
+
 from tests.sdk.conftest import FAST, WRITE_KEY, Reports, page_view, wait_until
 from tests.sdk.server import Fault, GatewayServer
 
@@ -74,7 +74,9 @@ def test_block_waits_then_drops(gateway: GatewayServer, reports: Reports) -> Non
     em.close()
 
 
-def test_block_succeeds_when_the_sender_makes_room(gateway: GatewayServer, reports: Reports) -> None:
+def test_block_succeeds_when_the_sender_makes_room(
+    gateway: GatewayServer, reports: Reports
+) -> None:
     em = blocked_emitter(gateway, reports, max_queue_size=2, overflow="block", block_timeout=5)
     for _ in range(6):
         em.track(page_view())  # blocks until the slow request finishes and the queue drains
@@ -85,7 +87,9 @@ def test_block_succeeds_when_the_sender_makes_room(gateway: GatewayServer, repor
 
 
 def test_oversized_event_production_mode_reports(gateway: GatewayServer, reports: Reports) -> None:
-    em = Emitter(gateway.url, WRITE_KEY, on_error=reports.on_error, **{**FAST, "max_event_bytes": 2048})
+    em = Emitter(
+        gateway.url, WRITE_KEY, on_error=reports.on_error, **{**FAST, "max_event_bytes": 2048}
+    )
     big = page_view(title="x" * 3000)
     em.track(big)  # never raises in production mode
     em.track(page_view())
@@ -166,7 +170,9 @@ def test_typed_model_gets_stamped_and_keeps_its_event_id(gateway: GatewayServer)
     received = gateway.recorder.events[model.event_id]
     assert received["producer"]["team"] == "web-platform"
     assert received["dedup_key"] == dedup_key_for(
-        "page_view", {"page": {"view_id": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}}, ["/page/view_id"]
+        "page_view",
+        {"page": {"view_id": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}},
+        ["/page/view_id"],
     )
     assert received["schema"] == "page_view/2.0.0"
     assert model.sent_at is None  # the caller's model is not mutated

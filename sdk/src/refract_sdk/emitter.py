@@ -62,8 +62,7 @@ class Emitter(EmitterCore):
         self._close_deadline: float | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._sender: SyncSender | None = None
-        self._sender_lock = threading.Lock()
+        self._sender: SyncSender | None = self._new_sender()
         self._replayed = False
         self._replay_finished = self._spool is None or self.options.sync
         """Whether earlier processes' spooled events have all been read and handed to sending;
@@ -86,9 +85,7 @@ class Emitter(EmitterCore):
         self._wake.set()
         try:
             with self._idle:
-                self._idle.wait_for(
-                    lambda: self._pending() == 0 and self._replay_finished, timeout
-                )
+                self._idle.wait_for(lambda: self._pending() == 0 and self._replay_finished, timeout)
         finally:
             with self._idle:
                 self._flush_requests -= 1
@@ -131,22 +128,20 @@ class Emitter(EmitterCore):
             thread.start()
 
     def _sync_sender(self) -> SyncSender:
-        sender = self._sender
-        if sender is None:
-            with self._sender_lock:
-                if self._sender is None:
-                    transport = SyncTransport(
-                        self._endpoint, self._write_key, self.options.request_timeout
-                    )
-                    self._sender = SyncSender(
-                        self.options,
-                        transport,
-                        self._ledger,
-                        deadline=lambda: self._close_deadline,
-                        stopped=self._stopped,
-                    )
-                sender = self._sender
-        return sender
+        assert self._sender is not None
+        return self._sender
+
+    def _new_sender(self) -> SyncSender:
+        """Built in the constructing thread (or right after fork, when no other thread runs), so
+        the sender thread never imports anything a concurrent fork() could catch half-done."""
+        transport = SyncTransport(self._endpoint, self._write_key, self.options.request_timeout)
+        return SyncSender(
+            self.options,
+            transport,
+            self._ledger,
+            deadline=lambda: self._close_deadline,
+            stopped=self._stopped,
+        )
 
     # -- the sender thread --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ senders:
 
 from __future__ import annotations
 
+import encodings.idna  # noqa: F401  (see below)
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,11 @@ __all__ = [
     "classify_exception",
     "events_url",
 ]
+
+# Fork safety: a module imported lazily by the sender thread can be caught half-initialized by
+# a fork(), and the child then sees a broken module. ``encodings.idna`` is what the first
+# connection imports (host name encoding); httpx's own lazy imports (httpcore) happen when the
+# client is built, which emitters do in the constructing thread, never in the sender.
 
 _RETRYABLE_STATUS = frozenset({408, 429})
 
