@@ -68,6 +68,7 @@ class AsyncEmitter(EmitterCore):
         self._taken: list[PreparedEvent] = []
         """Events the sender task took off the queue and has not settled yet."""
         self._replayed = False
+        self._replay_finished = self._spool is None
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -240,6 +241,10 @@ class AsyncEmitter(EmitterCore):
                 await self._send(sender, batch)
         if len(builder):
             await self._send(sender, builder.take())
+        self._replay_finished = True
+        if self._idle is not None:
+            async with self._idle:
+                self._idle.notify_all()
 
     # -- exit and fork ------------------------------------------------------------------------
 
