@@ -23,4 +23,5 @@ check-style: setup
 test: check-style
 	$(RUN) refract lint
 	$(RUN) refract check --all
+	$(RUN) refract codegen --check
 	$(RUN) pytest -n 2 -p no:cacheprovider
