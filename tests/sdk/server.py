@@ -55,9 +55,13 @@ class Recorder:
     rejected: Counter[str] = field(default_factory=Counter)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     count_only: bool = False
+    epoch: int = 0
+    """Bumped by ``reset``: a request that arrived before it (e.g. a slow one a test abandoned)
+    is not recorded into the next test."""
 
     def reset(self) -> None:
         with self.lock:
+            self.epoch += 1
             self.faults.clear()
             self.requests.clear()
             self.accepted.clear()
@@ -86,11 +90,13 @@ def _is_bad(event: dict[str, Any]) -> bool:
     return isinstance(page, dict) and page.get("title") == "bad"
 
 
-def _process(recorder: Recorder, body: bytes, status: int) -> dict[str, Any]:
+def _process(recorder: Recorder, body: bytes, epoch: int) -> dict[str, Any]:
     batch = json.loads(gzip.decompress(body))
     results = []
     ids = []
     with recorder.lock:
+        if epoch != recorder.epoch:
+            return {"results": []}
         for event in batch["events"]:
             event_id = event["event_id"]
             ids.append(event_id)
@@ -109,7 +115,7 @@ def _process(recorder: Recorder, body: bytes, status: int) -> dict[str, Any]:
                 if not recorder.count_only:
                     recorder.events[event_id] = event
                 results.append({"event_id": event_id, "status": "accepted"})
-        recorder.requests.append(Received(time.monotonic(), status, ids, batch.get("sent_at")))
+        recorder.requests.append(Received(time.monotonic(), 200, ids, batch.get("sent_at")))
     return {"results": results}
 
 
@@ -118,6 +124,7 @@ def build_app(recorder: Recorder) -> Any:
 
     @app.post("/v1/events")
     async def events(request: Request) -> Response:
+        epoch = recorder.epoch
         fault = recorder.next_fault()
         body = await request.body()
         if request.headers.get("authorization") != f"Bearer {WRITE_KEY}":
@@ -145,7 +152,7 @@ def build_app(recorder: Recorder) -> Any:
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.seconds)
         return Response(
-            json.dumps(_process(recorder, body, 200)), 200, media_type="application/json"
+            json.dumps(_process(recorder, body, epoch)), 200, media_type="application/json"
         )
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
@@ -155,6 +162,7 @@ def build_app(recorder: Recorder) -> Any:
             and recorder.faults
             and recorder.faults[0].kind.startswith("drop")
         ):
+            epoch = recorder.epoch
             fault = recorder.next_fault()
             assert fault is not None
             chunks = []
@@ -164,7 +172,7 @@ def build_app(recorder: Recorder) -> Any:
                 chunks.append(message.get("body", b""))
                 more = message.get("more_body", False)
             if fault.kind == "drop_after":
-                _process(recorder, b"".join(chunks), 200)
+                _process(recorder, b"".join(chunks), epoch)
             else:
                 with recorder.lock:
                     recorder.requests.append(Received(time.monotonic(), 0, [], None))

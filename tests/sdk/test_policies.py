@@ -208,3 +208,18 @@ def test_options_are_validated() -> None:
         EmitterOptions(batch_max_bytes=1000, max_event_bytes=1000)
     with pytest.raises(TypeError):
         Emitter("http://x", "k", no_such_option=1)
+
+
+def test_the_model_fast_path_serializes_like_the_general_path() -> None:
+    import json
+
+    from refract_sdk.prepare import Preparer
+
+    preparer = Preparer(EmitterOptions(team="web-platform", app="promptflow-web"))
+    model = PageView.example()
+    model.producer = None
+    model.sent_at = "2026-03-14T09:26:53.802Z"  # never part of the prepared bytes
+    fast = preparer.prepare(model, time.time())
+    general = preparer.payload(model, time.time())
+    assert json.loads(fast.body) == general
+    assert "sent_at" not in general and general["dedup_key"] and general["producer"]

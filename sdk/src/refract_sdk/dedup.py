@@ -20,6 +20,7 @@ one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -31,6 +32,7 @@ __all__ = [
     "canonical_json",
     "dedup_key",
     "dedup_key_for",
+    "dedup_key_from_values",
     "resolve_pointer",
 ]
 
@@ -140,6 +142,19 @@ def canonical_json(value: Any) -> str:
     return "".join(out)
 
 
+def _uuid5(name: str) -> str:
+    """``str(uuid.uuid5(DEDUP_NAMESPACE, name))`` without building UUID objects (hot path)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_NAMESPACE_BYTES = DEDUP_NAMESPACE.bytes
+_dump_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def dedup_key_for(
     event_name: str, instance: Mapping[str, Any], pointers: Sequence[str]
 ) -> str | None:
@@ -147,15 +162,26 @@ def dedup_key_for(
 
     Returns None when ``pointers`` is empty or any pointed-at value is absent or null.
     """
-    if not pointers:
-        return None
-    pairs: list[list[Any]] = []
+    values = []
     for pointer in pointers:
         value = resolve_pointer(instance, pointer)
-        if value is _ABSENT or value is None:
+        values.append(None if value is _ABSENT else value)
+    return dedup_key_from_values(event_name, list(zip(pointers, values, strict=True)))
+
+
+def dedup_key_from_values(event_name: str, pairs: Sequence[tuple[str, Any]]) -> str | None:
+    """The dedup key from already resolved ``(pointer, value)`` pairs (None: absent)."""
+    if not pairs:
+        return None
+    parts: list[str] = []
+    for pointer, value in pairs:
+        if value is None:
             return None
-        pairs.append([pointer, value])
-    return str(uuid.uuid5(DEDUP_NAMESPACE, event_name + canonical_json(pairs)))
+        # Same text as canonical_json([[pointer, value], ...]); strings (nearly every key
+        # value) take the short way.
+        encoded = _dump_str(value) if type(value) is str else canonical_json(value)
+        parts.append(f"[{_dump_str(pointer)},{encoded}]")
+    return _uuid5(event_name + "[" + ",".join(parts) + "]")
 
 
 def dedup_key(event: Any) -> str | None:
@@ -179,5 +205,6 @@ def dedup_key(event: Any) -> str | None:
     name = payload.get("event_name")
     if not isinstance(name, str) or name not in _catalogue.DEDUP_KEYS:
         return None
-    newest = upcast(payload)
-    return dedup_key_for(name, newest, _catalogue.DEDUP_KEYS[name])
+    if payload.get("schema") != f"{name}/{_catalogue.LATEST[name]}":
+        payload = upcast(payload)  # the newest version needs no upcasting
+    return dedup_key_for(name, payload, _catalogue.DEDUP_KEYS[name])

@@ -68,7 +68,9 @@ class EmitterOptions:
     """Retryable failures of one batch are retried for at most this long from the first attempt."""
     backoff_base: float = 0.5
     backoff_max: float = 30.0
-    gzip_level: int = 6
+    gzip_level: int = 1
+    """Level 1 costs half the CPU of the usual 6 on event JSON for about 12% more bytes; the
+    emitter runs inside the application's process, where CPU is the scarcer resource."""
 
     strict: bool = False
     """Development mode: ``track()`` validates and serializes in the caller's thread and raises
