@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from refract_sdk import Emitter
 from refract_sdk.events import PageView
 
@@ -155,7 +154,9 @@ def bench_throughput(url: str, count: int) -> None:
     events = [m.model_dump(mode="json", by_alias=True, exclude_none=True) for m in models]
     bodies = [
         gzip.compress(
-            json.dumps({"sent_at": "2026-03-14T09:26:53.802Z", "events": events[i : i + 500]}).encode()
+            json.dumps(
+                {"sent_at": "2026-03-14T09:26:53.802Z", "events": events[i : i + 500]}
+            ).encode()
         )
         for i in range(0, len(events), 500)
     ]
