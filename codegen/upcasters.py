@@ -9,7 +9,7 @@ the two on generated instances), with two differences that do not change results
 - Only containers that change are copied (the interpreter deep-copies the whole event).
   Each object the function modifies is copied once; a boolean per host field remembers
   whether the current value is already the function's own copy.
-- Failures raise `refract_sdk.upcasting.UpcastError` naming the event, the version being
+- Failures raise `refract_sdk.errors.UpcastError` naming the event, the version being
   translated, the JSON pointer of the field, and the reason.
 
 Within one major, stepping to the newest minor only restamps `schema` (the newest minor of a
@@ -52,7 +52,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from refract_sdk import upcasting
+from refract_sdk.errors import UpcastError
 
 Step = Callable[[dict[str, Any]], dict[str, Any]]
 """One translation step: takes an event dict, returns a new one (the input is not mutated)."""
@@ -60,8 +60,8 @@ Step = Callable[[dict[str, Any]], dict[str, Any]]
 _MISSING: Any = object()
 _COLLISION = "field already present; a lens never overwrites a value"
 
-def _error(event: str, version: str, field: str, reason: str) -> upcasting.UpcastError:
-    return upcasting.UpcastError(event, version, field, reason)
+def _error(event: str, version: str, field: str, reason: str) -> UpcastError:
+    return UpcastError(event, version, field, reason)
 
 
 def _json_type(value: Any) -> str:

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from refract_sdk import upcasting
+from refract_sdk.errors import UpcastError
 
 Step = Callable[[dict[str, Any]], dict[str, Any]]
 """One translation step: takes an event dict, returns a new one (the input is not mutated)."""
@@ -20,8 +20,8 @@ _MISSING: Any = object()
 _COLLISION = "field already present; a lens never overwrites a value"
 
 
-def _error(event: str, version: str, field: str, reason: str) -> upcasting.UpcastError:
-    return upcasting.UpcastError(event, version, field, reason)
+def _error(event: str, version: str, field: str, reason: str) -> UpcastError:
+    return UpcastError(event, version, field, reason)
 
 
 def _json_type(value: Any) -> str:

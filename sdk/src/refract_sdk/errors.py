@@ -81,3 +81,20 @@ spooled event) could not be delivered, or the server rejected it. Called from th
 DropCallback = Callable[[Any, str], None]
 """``on_drop(event, reason)``: the event was discarded before any send attempt (overflow,
 emitter closed). Called from the thread that called ``track()``."""
+
+
+class UpcastError(RefractError, ValueError):
+    """An event that cannot be upcast: which event and version, which field, and why.
+
+    `event` and `version` are None when the input does not say them (no `schema` field);
+    `field` is a JSON pointer into the event as given ("" for the event itself).
+    """
+
+    def __init__(self, event: str | None, version: str | None, field: str, reason: str) -> None:
+        self.event = event
+        self.version = version
+        self.field = field
+        self.reason = reason
+        what = f"{event}/{version}" if event and version else (event or "event")
+        where = f" at {field}" if field else ""
+        super().__init__(f"cannot upcast {what}{where}: {reason}")

@@ -12,23 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from refract_sdk import _upcasters
+from refract_sdk.errors import UpcastError
 
-
-class UpcastError(ValueError):
-    """An event that cannot be upcast: which event and version, which field, and why.
-
-    `event` and `version` are None when the input does not say them (no `schema` field);
-    `field` is a JSON pointer into the event as given ("" for the event itself).
-    """
-
-    def __init__(self, event: str | None, version: str | None, field: str, reason: str) -> None:
-        self.event = event
-        self.version = version
-        self.field = field
-        self.reason = reason
-        what = f"{event}/{version}" if event and version else (event or "event")
-        where = f" at {field}" if field else ""
-        super().__init__(f"cannot upcast {what}{where}: {reason}")
+__all__ = ["UpcastError", "upcast"]
 
 
 def upcast(payload: dict[str, Any]) -> dict[str, Any]:
