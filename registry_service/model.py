@@ -1,0 +1,45 @@
+"""Small types shared by the registry, the gateway, its adapters and the CLI.
+
+Kept in one module so that the parts of the service agree on who sent an event and what
+happened to it, without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Source = Literal["web", "mobile", "backend", "crm"]
+Origin = Literal["sdk", "segment", "crm", "logs"]
+
+
+@dataclass(frozen=True)
+class Producer:
+    """An authenticated producer: the write key it used (by id, never the secret), its source
+    (the envelope's `source` vocabulary) and its name (team/app)."""
+
+    key_id: str
+    source: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one event of a request, in request order.
+
+    `reason` is a dead-letter reason from the documented taxonomy (docs/dead-letters.md) when
+    the event was rejected; `message` says what and where in one line, without personal data.
+    """
+
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "rejected"]
+    reason: str | None = None
+    message: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        body: dict[str, str | None] = {"event_id": self.event_id, "status": self.status}
+        if self.status == "rejected":
+            body["reason"] = self.reason
+            body["message"] = self.message
+        return body
