@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -45,12 +46,12 @@ def lint(paths: tuple[Path, ...], fmt: str) -> int:
     targets = list(paths) or [_default_contracts_root()]
     findings = run_lint(targets)
     if fmt == "json":
-        click.echo(output.findings_json(findings))
+        emit(output.findings_json(findings))
     elif fmt == "github":
         if findings:
-            click.echo(output.findings_github(findings))
+            emit(output.findings_github(findings))
     else:
-        click.echo(output.findings_text(findings))
+        emit(output.findings_text(findings))
     return EXIT_FINDINGS if findings else EXIT_OK
 
 
@@ -88,21 +89,13 @@ def diff(schemas: tuple[Path, ...], mode: str, policy: str, fmt: str) -> int:
         loaded, Mode(mode.lower()), Policy(policy.lower()), labels=[str(p) for p in schemas]
     )
     if fmt == "json":
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        emit(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     elif fmt == "github":
         lines = output.changes_github(report.changes)
         if lines:
-            click.echo("\n".join(lines))
+            emit("\n".join(lines))
     else:
-        verdict = "compatible" if report.compatible else "INCOMPATIBLE"
-        breaking = sum(not c.compatible for c in report.changes)
-        click.echo(
-            f"{verdict} (mode {report.mode.value}, policy {report.policy.value}): "
-            f"{len(report.changes)} change(s), {breaking} breaking"
-        )
-        for change in report.changes:
-            for line in output.change_text(change):
-                click.echo(line)
+        emit(output.report_text(report))
     return EXIT_OK if report.compatible else EXIT_FINDINGS
 
 
@@ -142,14 +135,19 @@ def check(
     from compat.history import check_all, check_since
     from compat.lint import lint as run_lint
 
-    root = (contracts_dir or _default_contracts_root()).resolve()
+    if against is not None and not against.strip():
+        raise click.BadParameter("needs a git commit, branch or tag", param_hint="'--against'")
+    root = _contracts_dir(contracts_dir) if contracts_dir else _default_contracts_root()
+    root = root.resolve()
     chosen = Policy(policy.lower())
     if check_everything:
         outcome = check_all(root, chosen)
         findings = run_lint([root])
     else:
-        repo = gitref.repo_root(root)
-        base = gitref.resolve_ref(repo, against) if against else gitref.default_base(repo)
+        repo = _git_work_tree(root)
+        base = (
+            gitref.resolve_ref(repo, against) if against is not None else gitref.default_base(repo)
+        )
         outcome = check_since(repo, root, base, chosen)
         touched = sorted({r.path for r in outcome.results})
         findings = run_lint(touched) if touched else []
@@ -167,7 +165,7 @@ def check(
             }
             for f in findings
         ]
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        emit(json.dumps(document, indent=2, ensure_ascii=False))
     elif fmt == "github":
         lines = [output.findings_github(findings)] if findings else []
         for result in outcome.results:
@@ -182,9 +180,9 @@ def check(
             ]
         lines += [f"::error::{output.github_escape_data(e)}" for e in outcome.errors]
         if lines:
-            click.echo("\n".join(lines))
+            emit("\n".join(lines))
     else:
-        click.echo(output.check_table(outcome, findings))
+        emit(output.check_table(outcome, findings))
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
@@ -197,9 +195,52 @@ def demo() -> int:
     root = _default_contracts_root().resolve()
     findings = run_lint([root])
     outcome = check_all(root)
-    click.echo(f"Refract contract check of {output.relative(root)}")
-    click.echo(output.check_table(outcome, findings))
+    emit(f"Refract contract check of {output.relative(root)}")
+    emit(output.check_table(outcome, findings))
     return EXIT_OK if outcome.ok and not findings else EXIT_FINDINGS
+
+
+def emit(text: str) -> None:
+    """Print one block to stdout, surviving a reader that stopped reading (`refract ... | head`).
+
+    The verdict is the exit code, so a closed pipe must neither change it nor print a traceback
+    (click would turn the error into exit 1, which reads as "incompatible"). Later output goes
+    to /dev/null, which also keeps the interpreter's final flush from failing again.
+    """
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _contracts_dir(path: Path) -> Path:
+    """`--contracts` as given, once it is known to be a directory (git needs one to run in)."""
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such directory (--contracts)")
+    if not path.is_dir():
+        raise InvalidInput(f"{path}: not a directory (--contracts expects the contracts root)")
+    return path
+
+
+def _git_work_tree(root: Path) -> Path:
+    """The git work tree holding `root`; one plain sentence when there is none.
+
+    `refract check` compares with git history, so outside a repository the useful answer is
+    what to do instead (`--all`), not git's own error.
+    """
+    from compat import gitref
+
+    if shutil.which("git") is None:
+        raise InvalidInput("git is not installed; `refract check` needs it (or use --all)")
+    try:
+        return gitref.repo_root(root)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{root}: not inside a git work tree; `refract check` compares with git history "
+            f"(use --all to check every version without git) [{exc}]"
+        ) from None
 
 
 def _default_contracts_root() -> Path:
@@ -230,6 +271,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except InvalidInput as exc:
         click.echo(f"refract: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except RecursionError:  # MAX_NESTING keeps files shallow; long $ref chains can still do it
+        click.echo(
+            "refract: error: the schemas nest too deeply (through $ref chains or nesting) "
+            "for refract to follow",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # a bug, not bad input: still one line unless asked for more
         if os.environ.get("REFRACT_DEBUG"):

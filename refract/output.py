@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from compat.model import Change
+from compat.versions import METADATA_CHANGE_TYPES
 
 if TYPE_CHECKING:
+    from compat.check import Report
     from compat.history import CheckResult
 
 FORMATS = ("text", "json", "github")
@@ -46,22 +48,86 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _where(change: Change) -> str:
+    return f"{change.file}:{change.line}:{change.column}" if change.file else "<schema>"
+
+
+def _paths(change: Change) -> str:
+    if change.new_path == change.old_path:
+        return change.new_path
+    return f"{change.old_path} (old) -> {change.new_path} (new)"
+
+
 def change_text(change: Change) -> list[str]:
-    """Lines describing one change for people: location, type, paths, message, counterexample."""
-    verdict = "compatible" if change.compatible else "BREAKING"
-    where = f"{change.file}:{change.line}:{change.column}" if change.file else "<schema>"
-    paths = (
-        change.new_path
-        if change.new_path == change.old_path
-        else f"{change.old_path} -> {change.new_path}"
-    )
-    lines = [f"  {where}  {change.type}  {paths}  [{verdict}]", f"      {change.message}"]
-    if not change.compatible:
-        if change.has_counterexample:
-            lines.append(f"      counterexample: {compact_json(change.counterexample)}")
-        else:
-            lines.append("      counterexample: none found")
+    """A breaking change in full: location and type, paths, the explanation, the counterexample.
+
+    The counterexample line names who accepts and who rejects it, because in forward and full
+    modes the writer is the new version, not the old one.
+    """
+    lines = [
+        f"  {_where(change)}  {change.type}",
+        f"      path: {_paths(change)}",
+        f"      {change.message}",
+    ]
+    if change.compatible:
+        return lines
+    if change.has_counterexample:
+        proof = f"counterexample: {compact_json(change.counterexample)}"
+        if change.versions is not None:
+            writer, reader = change.versions
+            proof += f"  (valid for {writer}, rejected by {reader})"
+        lines.append(f"      {proof}")
+    else:
+        lines.append("      counterexample: none found")
     return lines
+
+
+def change_line(change: Change, *, comparison: bool = False) -> str:
+    """A compatible change on one line: location, type and path.
+
+    `comparison` adds which way data flows and between which versions, needed when a report
+    covers several comparisons (full and transitive modes) and the same change shows up in each.
+    """
+    line = f"  {_where(change)}  {change.type}  {_paths(change)}"
+    if comparison and change.versions is not None:
+        writer, reader = change.versions
+        line += f"  ({change.direction.value}: {writer} data read by {reader})"
+    return line
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def report_text(report: Report) -> str:
+    """`refract diff` for people: the verdict first, then what breaks, then what does not.
+
+    Breaking changes get their location, paths, explanation and counterexample; compatible ones
+    one line each, validation-relevant before pure metadata (descriptions, annotations, ...),
+    so a long list of documentation edits cannot bury the one change that matters.
+    """
+    breaking = [c for c in report.changes if not c.compatible]
+    compatible = sorted(
+        (c for c in report.changes if c.compatible),
+        key=lambda c: c.type in METADATA_CHANGE_TYPES,
+    )
+    verdict = "compatible" if report.compatible else "INCOMPATIBLE"
+    if not report.changes:
+        summary = "no changes"
+    elif breaking:
+        summary = f"{_plural(len(breaking), 'breaking change')}, {len(compatible)} compatible"
+    else:
+        summary = f"{_plural(len(compatible), 'compatible change')}, none breaking"
+    lines = [f"{verdict} (mode {report.mode.value}, policy {report.policy.value}): {summary}"]
+    if breaking:
+        lines += ["", "Breaking changes:"]
+        for change in breaking:
+            lines += change_text(change)
+    if compatible:
+        lines += ["", "Compatible changes:"]
+        several = len({(c.direction, c.versions) for c in report.changes}) > 1
+        lines += [change_line(change, comparison=several) for change in compatible]
+    return "\n".join(lines)
 
 
 def changes_github(changes: Iterable[Change]) -> list[str]:

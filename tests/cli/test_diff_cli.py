@@ -57,8 +57,10 @@ def files(tmp_path: Path) -> dict[str, Path]:
 def test_compatible_change_exits_0(files: dict[str, Path]) -> None:
     result = refract("diff", str(files["v1"]), str(files["ok"]))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("compatible")
-    assert "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL" in result.stdout
+    assert result.stdout.startswith(
+        "compatible (mode backward, policy strict): 1 compatible change, none breaking"
+    )
+    assert "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL  #/properties/note" in result.stdout
 
 
 def test_incompatible_change_exits_1_with_counterexamples(files: dict[str, Path]) -> None:
@@ -97,9 +99,56 @@ def test_incompatible_change_exits_1_with_counterexamples(files: dict[str, Path]
 def test_text_format_shows_counterexample(files: dict[str, Path]) -> None:
     result = refract("diff", str(files["v1"]), str(files["bad"]))
     assert result.returncode == 1
-    assert result.stdout.startswith("INCOMPATIBLE (mode backward, policy strict)")
-    assert "counterexample: " in result.stdout
-    assert "BREAKING" in result.stdout
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0] == "INCOMPATIBLE (mode backward, policy strict): 2 breaking changes, 0 compatible"
+    )
+    assert lines[2] == "Breaking changes:"
+    assert "Compatible changes:" not in lines
+    block = "\n".join(lines[3:])
+    assert "v2-bad.json:" in block and "MAX_LENGTH_DECREASED" in block
+    assert "      path: #/properties/name/maxLength" in lines
+    counterexamples = [ln.strip() for ln in lines if ln.strip().startswith("counterexample: ")]
+    assert len(counterexamples) == 2
+    assert all("(valid for " in ln and ", rejected by " in ln for ln in counterexamples)
+
+
+def test_text_format_puts_breaking_changes_before_compatible_ones(tmp_path: Path) -> None:
+    """Documentation edits are one line each, after the change that breaks, not mixed with it."""
+    described = {
+        **V1,
+        "description": "A user.",
+        "x-owner": "growth",
+        "properties": {
+            "name": {"type": "string", "maxLength": 5, "description": "Display name."},
+            "plan": {"enum": ["free", "pro", "enterprise"], "title": "Plan"},
+            "note": {"type": "string"},
+        },
+    }
+    new = write(tmp_path / "new.json", described)
+    result = refract("diff", str(write(tmp_path / "old.json", V1)), str(new))
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("INCOMPATIBLE (mode backward, policy strict): 1 breaking change, ")
+    breaking, compatible = lines.index("Breaking changes:"), lines.index("Compatible changes:")
+    assert breaking < compatible
+    assert "MAX_LENGTH_DECREASED" in lines[breaking + 1]
+    one_liners = lines[compatible + 1 :]
+    types = [line.split()[1] for line in one_liners]
+    assert "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL" in types
+    assert {"DESCRIPTION_CHANGED", "TITLE_CHANGED", "REFRACT_ANNOTATION_CHANGED"} <= set(types)
+    # validation-relevant compatible changes come before pure metadata
+    assert types.index("OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL") < types.index(
+        "DESCRIPTION_CHANGED"
+    )
+    assert all(line.startswith("  ") and "new.json:" in line for line in one_liners)
+    assert "counterexample" not in "\n".join(one_liners)
+
+
+def test_text_format_without_changes(files: dict[str, Path]) -> None:
+    result = refract("diff", str(files["v1"]), str(files["v1"]))
+    assert result.returncode == 0
+    assert result.stdout == "compatible (mode backward, policy strict): no changes\n"
 
 
 def test_github_format_prints_annotations(files: dict[str, Path]) -> None:
