@@ -22,6 +22,7 @@ from typing import Any
 
 from compat import diff_objects
 from compat.diff_model import (
+    CONDITIONAL_KEYWORDS,
     METADATA_KEYWORDS,
     Kind,
     Node,
@@ -34,6 +35,9 @@ from compat.diff_model import (
 )
 from compat.differences import (
     REFRACT_ANNOTATION_CHANGED,
+    REFRACT_CONDITIONAL_ADDED,
+    REFRACT_CONDITIONAL_CHANGED,
+    REFRACT_CONDITIONAL_REMOVED,
     REFRACT_DIALECT_CHANGED,
     REFRACT_FORMAT_ADDED,
     REFRACT_FORMAT_CHANGED,
@@ -207,6 +211,12 @@ class Engine:
 
     def _compare(self, ctx: Context, old: Side, new: Side) -> None:
         o, n = old.shape, new.shape
+        # Keywords that constrain whatever the kind (format, if/then/else, unknown ones) are
+        # compared first: the kind-based shortcuts below (an update that is `{}` plus a format,
+        # an old value matching one alternative of an update that also has a format) would
+        # otherwise skip them.
+        if o.kind is not Kind.FALSE:  # what accepted nothing cannot lose anything
+            self._compare_assertions(ctx, old, new)
         if o.kind is not Kind.COMBINED and n.kind is Kind.COMBINED:
             if len(n.subs) == 1:
                 sub = ctx.sub()
@@ -248,6 +258,10 @@ class Engine:
             return
 
         self._compare_metadata(ctx, old, new)
+        if o.typed != n.typed:
+            # A schema typed only by its keywords lets every other type through; declaring the
+            # type rejects those (Confluent's loader keeps the distinction, its diff ignores it).
+            ctx.add_at("TYPE_NARROWED" if o.typed is False else "TYPE_EXTENDED", old, new)
         kind = o.kind
         if kind is Kind.STRING:
             self._compare_string(ctx, old, new)
@@ -271,43 +285,90 @@ class Engine:
     # -- metadata, annotations, format and unknown keywords -----------------------------------
 
     def _compare_metadata(self, ctx: Context, old: Side, new: Side) -> None:
-        """Metadata, annotations, format and unknown keywords, read along the `$ref` chain.
+        """Metadata and annotations, read along the `$ref` chain (Confluent compares them only
+        between schemas of the same kind, and so does the engine)."""
+        old_kw = _effective_keywords(old.shape)
+        new_kw = _effective_keywords(new.shape)
+        for keyword, type_ in METADATA_KEYWORDS.items():
+            if _differs(old_kw, new_kw, keyword):
+                _report(ctx, old, new, old_kw, new_kw, type_, keyword, at_keyword=False)
+        for keyword in dict.fromkeys([*old_kw, *new_kw]):
+            if is_annotation(keyword) and _differs(old_kw, new_kw, keyword):
+                _report(ctx, old, new, old_kw, new_kw, REFRACT_ANNOTATION_CHANGED, keyword)
 
-        Each is located in the node that supplies its effective value (a `description` beside
-        a `$ref` sits in the referring file, one inside the referenced schema in that file).
+    def _compare_assertions(self, ctx: Context, old: Side, new: Side) -> None:
+        """format, if/then/else and unknown keywords: constraints that hold whatever the kind.
+
+        Each is located in the node that supplies its effective value (a `format` beside a
+        `$ref` sits in the referring file, one inside the referenced schema in that file).
         """
         old_kw = _effective_keywords(old.shape)
         new_kw = _effective_keywords(new.shape)
-
-        def report(type_: str, keyword: str, *, at_keyword: bool = True) -> None:
-            tokens = (keyword,) if at_keyword else ()
-            ctx.add(
-                type_,
-                old.at(*tokens),
-                new.at(*tokens),
-                _locate(old_kw[keyword][1], keyword) if keyword in old_kw else None,
-                _locate(new_kw[keyword][1], keyword) if keyword in new_kw else None,
-            )
-
-        for keyword, type_ in METADATA_KEYWORDS.items():
-            if _differs(old_kw, new_kw, keyword):
-                report(type_, keyword, at_keyword=False)  # Confluent names the schema's path
         if _differs(old_kw, new_kw, "format"):
             if "format" not in old_kw:
-                report(REFRACT_FORMAT_ADDED, "format")
+                type_ = REFRACT_FORMAT_ADDED
             elif "format" not in new_kw:
-                report(REFRACT_FORMAT_REMOVED, "format")
+                type_ = REFRACT_FORMAT_REMOVED
             else:
-                report(REFRACT_FORMAT_CHANGED, "format")
+                type_ = REFRACT_FORMAT_CHANGED
+            _report(ctx, old, new, old_kw, new_kw, type_, "format")
         old_known = known_keywords(old.shape.node.draft7)
         new_known = known_keywords(new.shape.node.draft7)
         for keyword in dict.fromkeys([*old_kw, *new_kw]):
-            if not _differs(old_kw, new_kw, keyword):
+            if is_annotation(keyword) or not _differs(old_kw, new_kw, keyword):
                 continue
-            if is_annotation(keyword):
-                report(REFRACT_ANNOTATION_CHANGED, keyword)
-            elif keyword not in old_known or keyword not in new_known:
-                report(REFRACT_UNKNOWN_KEYWORD_CHANGED, keyword)
+            if keyword not in old_known or keyword not in new_known:
+                _report(ctx, old, new, old_kw, new_kw, REFRACT_UNKNOWN_KEYWORD_CHANGED, keyword)
+        self._compare_conditional(ctx, old, new)
+
+    def _compare_conditional(self, ctx: Context, old: Side, new: Side) -> None:
+        """if/then/else: with the same `if`, `then` and `else` are sub-schemas compared in place.
+
+        Data the original accepted either matched `if` (so it matched the original's `then`) or
+        not (so it matched its `else`); the same `if` sends it to the same branch of the update.
+        A different `if` re-routes old data between branches, which is judged as breaking.
+        """
+        o, n = old.shape.node, new.shape.node
+        old_if, new_if = o.child("if"), n.child("if")
+        if old_if is None and new_if is None:
+            for keyword in CONDITIONAL_KEYWORDS[1:]:  # without `if` they validate nothing
+                if canonical(o.keywords.get(keyword)) != canonical(n.keywords.get(keyword)):
+                    ctx.add_at(REFRACT_ANNOTATION_CHANGED, old, new, keyword)
+            return
+        if old_if is None:
+            ctx.add_at(REFRACT_CONDITIONAL_ADDED, old, new, "if")
+            return
+        if new_if is None:
+            ctx.add_at(REFRACT_CONDITIONAL_REMOVED, old, new, "if")
+            return
+        if not self._same_schema(ctx, old_if, new_if):
+            ctx.add_at(REFRACT_CONDITIONAL_CHANGED, old, new, "if")
+            return
+        for keyword in CONDITIONAL_KEYWORDS[1:]:
+            self.compare(
+                ctx,
+                self.side_of(o.child(keyword), old.at(keyword)),
+                self.side_of(n.child(keyword), new.at(keyword)),
+                old.at(keyword),
+                new.at(keyword),
+            )
+
+    def _same_schema(self, ctx: Context, old: Node, new: Node) -> bool:
+        """Whether two sub-schemas accept the same instances as far as the engine can tell.
+
+        Equal text is enough without `$ref`s; with them the targets may differ, so the two
+        must also compare without a single difference either way.
+        """
+        if canonical(old.value) != canonical(new.value):
+            return False
+        if "$ref" not in canonical(old.value):
+            return True
+        for first, second in ((old, new), (new, old)):
+            trial = ctx.sub()
+            self.compare(trial, self.side(first, ""), self.side(second, ""))
+            if trial.diffs:
+                return False
+        return True
 
     # -- scalar schemas ------------------------------------------------------------------------
 
@@ -434,6 +495,28 @@ class Engine:
         self.compare(trial, new_not, old_not)
         type_ = "NOT_TYPE_NARROWED" if trial.is_compatible() else "NOT_TYPE_EXTENDED"
         ctx.add_at(type_, old, new, "not")
+
+
+def _report(
+    ctx: Context,
+    old: Side,
+    new: Side,
+    old_kw: Mapping[str, tuple[Any, Node]],
+    new_kw: Mapping[str, tuple[Any, Node]],
+    type_: str,
+    keyword: str,
+    *,
+    at_keyword: bool = True,
+) -> None:
+    """A difference about `keyword`, located where each side's effective value is written."""
+    tokens = (keyword,) if at_keyword else ()
+    ctx.add(
+        type_,
+        old.at(*tokens),
+        new.at(*tokens),
+        _locate(old_kw[keyword][1], keyword) if keyword in old_kw else None,
+        _locate(new_kw[keyword][1], keyword) if keyword in new_kw else None,
+    )
 
 
 def _effective_keywords(shape: Shape) -> dict[str, tuple[Any, Node]]:

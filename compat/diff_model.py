@@ -4,7 +4,8 @@ Confluent's diff does not compare raw JSON; it compares the schema objects its l
 produces, and several of its verdicts depend on that normalisation: `"type": [..]` becomes an
 `anyOf` of one typed schema per type, a schema holding keywords of several kinds (say `enum` and
 `type: string`) becomes a synthetic `allOf` of one schema per kind, a schema without `type` is
-typed by the keywords it uses, and `{}`/`true`/`false` are distinct empty/true/false schemas.
+typed by the keywords it uses (and, unlike a declared type, lets values of other types through),
+and `{}`/`true`/`false` are distinct empty/true/false schemas.
 Reproducing that here is what lets the engine agree with Confluent's examples.
 
 Every shape keeps the `Node` it was built from (file URI and in-file pointer) so differences can
@@ -115,12 +116,15 @@ ANNOTATION_KEYWORDS = frozenset(
 STRUCTURAL_KEYWORDS = frozenset(
     {"$defs", "definitions", "$anchor", "$dynamicAnchor", "$vocabulary"}
 )
+# `if`/`then`/`else`: diffed structurally (an unchanged `if` lets `then`/`else` be compared).
+CONDITIONAL_KEYWORDS = ("if", "then", "else")
 VALIDATION_KEYWORDS = (
     OBJECT_KEYWORDS
     | ARRAY_KEYWORDS
     | NUMBER_KEYWORDS
     | STRING_KEYWORDS
     | frozenset({"type", "enum", "const", "not", "$ref", "format", *COMBINATORS})
+    | frozenset(CONDITIONAL_KEYWORDS)
 )
 
 
@@ -200,6 +204,7 @@ class Shape:
     meta: tuple[Node, ...]
     variant: str = ""
     integer: bool = False
+    typed: bool = True  # False when typed by its keywords alone: other types pass it unchecked
     criterion: str = ""
     subs: tuple[Sub, ...] = field(default=())
 
@@ -289,7 +294,7 @@ class ShapeBuilder:
                 ("string", STRING_KEYWORDS),
             ):
                 if keys & keywords:
-                    parts.append(self._typed(node, meta, sniffed))
+                    parts.append(self._typed(node, meta, sniffed, typed=False))
 
         suffix = "rest" if ignore_ref else ""
         if not parts:
@@ -300,9 +305,18 @@ class ShapeBuilder:
         subs = tuple(Sub((), p, f"synthetic:{p.variant}") for p in parts)
         return Shape(Kind.COMBINED, node, meta, "synthetic" + suffix, criterion="allOf", subs=subs)
 
-    def _typed(self, node: Node, meta: tuple[Node, ...], type_name: str) -> Shape:
+    def _typed(
+        self, node: Node, meta: tuple[Node, ...], type_name: str, *, typed: bool = True
+    ) -> Shape:
         kind = _TYPE_KINDS[type_name]
-        return Shape(kind, node, meta, variant=f"type:{type_name}", integer=type_name == "integer")
+        return Shape(
+            kind,
+            node,
+            meta,
+            variant=f"type:{type_name}",
+            integer=type_name == "integer",
+            typed=typed,
+        )
 
     def _combined(
         self, node: Node, meta: tuple[Node, ...], criterion: str, members: list[Any]

@@ -139,17 +139,23 @@ def _compare_required(
     old_props: Mapping[str, Node],
     new_props: Mapping[str, Node],
 ) -> None:
-    """Required-ness of properties both schemas declare (added properties are judged apart)."""
+    """Required-ness of properties the original declares (added ones are judged with the addition).
+
+    Confluent only looks at properties both schemas declare, so an update that drops a
+    property's declaration and requires it in the same change would pass as a mere removal
+    although old data without it is rejected: Refract reports REQUIRED_ATTRIBUTE_ADDED there.
+    A name required without a declaration in either schema stays Confluent's call (silent):
+    its own examples judge `required: [foo]` -> `[bar]` compatible (see
+    compat.differences.CONFLUENT_UNSOUND_BY_DESIGN).
+    """
     old_required, new_required = _required(old.shape.node), _required(new.shape.node)
     for name in old_props:
-        if name not in new_props:
-            continue
         was, now = name in old_required, name in new_required
-        if was == now:
-            continue
+        if was == now or (name not in new_props and was):
+            continue  # unchanged, or a removed property whose content-model type says it all
         if was:
             type_ = "REQUIRED_ATTRIBUTE_REMOVED"
-        elif _has_default(engine, new_props[name]):
+        elif name in new_props and _has_default(engine, new_props[name]):
             type_ = "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED"
         else:
             type_ = "REQUIRED_ATTRIBUTE_ADDED"

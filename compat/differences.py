@@ -161,9 +161,16 @@ REFRACT_FORMAT_CHANGED = "REFRACT_FORMAT_CHANGED"
 REFRACT_ANNOTATION_CHANGED = "REFRACT_ANNOTATION_CHANGED"
 # `$schema` changed; what the change does to validation is diffed structurally on its own.
 REFRACT_DIALECT_CHANGED = "REFRACT_DIALECT_CHANGED"
-# A keyword the engine does not interpret (if/then/else, $dynamicRef, a typo, a draft-foreign
-# keyword...) was added, removed or changed: never silently ignored, never assumed safe.
+# A keyword the engine does not interpret ($dynamicRef, a typo, a draft-foreign keyword...) was
+# added, removed or changed: never silently ignored, never assumed safe.
 REFRACT_UNKNOWN_KEYWORD_CHANGED = "REFRACT_UNKNOWN_KEYWORD_CHANGED"
+# if/then/else, which Confluent does not diff. With an unchanged `if`, `then` and `else` are
+# compared as sub-schemas (their differences carry the usual types at #/then/..., #/else/...);
+# otherwise the conditional as a whole was added (old data may fail the new branch), removed
+# (a constraint less: compatible) or got a different `if` (old data may change branch).
+REFRACT_CONDITIONAL_ADDED = "REFRACT_CONDITIONAL_ADDED"
+REFRACT_CONDITIONAL_REMOVED = "REFRACT_CONDITIONAL_REMOVED"
+REFRACT_CONDITIONAL_CHANGED = "REFRACT_CONDITIONAL_CHANGED"
 
 REFRACT_TYPES: tuple[str, ...] = (
     REFRACT_FORMAT_ADDED,
@@ -172,6 +179,9 @@ REFRACT_TYPES: tuple[str, ...] = (
     REFRACT_ANNOTATION_CHANGED,
     REFRACT_DIALECT_CHANGED,
     REFRACT_UNKNOWN_KEYWORD_CHANGED,
+    REFRACT_CONDITIONAL_ADDED,
+    REFRACT_CONDITIONAL_REMOVED,
+    REFRACT_CONDITIONAL_CHANGED,
 )
 ALL_TYPES: frozenset[str] = frozenset(CONFLUENT_TYPES + REFRACT_TYPES)
 
@@ -249,8 +259,49 @@ CONFLUENT_COMPATIBLE_LENIENT: frozenset[str] = CONFLUENT_COMPATIBLE_STRICT | {
     "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
 }
 
+
+# Where Confluent's own rules call a change compatible although old data can fail the update.
+# Refract keeps these verdicts (a schema accepted by one registry is accepted by the other, and
+# teams know these names), but says so here and in their messages rather than diverging silently:
+# - a required property with a `default` (either type below): Confluent assumes the reader
+#   fills the default in; a validator does not, so old data without the property is rejected;
+# - a `oneOf` that gains alternatives (SUM_TYPE_EXTENDED, COMBINED_TYPE_EXTENDED to a oneOf) or
+#   whose alternatives are loosened: Confluent treats oneOf as a sum type, but an old value that
+#   now matches two alternatives is rejected. These types are sound on `anyOf`, so they are not
+#   listed; the soundness test excludes exactly the differences that land on or inside a oneOf;
+# - a name added to `required` that neither schema declares in `properties`: Confluent's diff
+#   only looks at declared properties, and its own example ("Detect required array to be
+#   changed": required [foo] -> [bar], bar undeclared) is judged compatible, so the engine stays
+#   silent there too (a declared property dropped and required at once is reported);
+# - the lenient policy's extra types (COMPATIBLE_LENIENT - COMPATIBLE_STRICT), documented there.
+CONFLUENT_UNSOUND_BY_DESIGN: frozenset[str] = frozenset(
+    {
+        "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED",
+        "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL",
+    }
+)
+# The converse: changes that only loosen (no old data is rejected) but that Confluent's strict
+# set leaves out, so they count as incompatible. Their messages say both things.
+CONFLUENT_CONSERVATIVE: frozenset[str] = frozenset(
+    {
+        "MAX_CONTAINS_INCREASED",
+        "MAX_CONTAINS_REMOVED",
+        "MIN_CONTAINS_DECREASED",
+        "MIN_CONTAINS_REMOVED",
+        "UNEVALUATED_PROPERTIES_ADDED",
+        "UNEVALUATED_PROPERTIES_EXTENDED",
+        "UNEVALUATED_ITEMS_ADDED",
+        "UNEVALUATED_ITEMS_EXTENDED",
+    }
+)
+
 REFRACT_COMPATIBLE: frozenset[str] = frozenset(
-    {REFRACT_FORMAT_REMOVED, REFRACT_ANNOTATION_CHANGED, REFRACT_DIALECT_CHANGED}
+    {
+        REFRACT_FORMAT_REMOVED,
+        REFRACT_ANNOTATION_CHANGED,
+        REFRACT_DIALECT_CHANGED,
+        REFRACT_CONDITIONAL_REMOVED,
+    }
 )
 COMPATIBLE_STRICT: frozenset[str] = CONFLUENT_COMPATIBLE_STRICT | REFRACT_COMPATIBLE
 COMPATIBLE_LENIENT: frozenset[str] = CONFLUENT_COMPATIBLE_LENIENT | REFRACT_COMPATIBLE
@@ -301,7 +352,7 @@ _MESSAGES: dict[str, str] = {
     "MULTIPLE_OF_REDUCED": "multipleOf reduced to a divisor of the old value at {path}",
     "MULTIPLE_OF_CHANGED": "multipleOf changed at {path}: some old numbers are rejected",
     "REQUIRED_ATTRIBUTE_ADDED": "property became required at {path}: old data without it is rejected",
-    "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED": "property with a default became required at {path}",
+    "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED": "property with a default became required at {path}: compatible only if readers fill in the default (Confluent's rule)",
     "REQUIRED_ATTRIBUTE_REMOVED": "property no longer required at {path}",
     "ADDITIONAL_PROPERTIES_ADDED": "additional properties now allowed at {path}",
     "ADDITIONAL_PROPERTIES_REMOVED": "additional properties no longer allowed at {path}: old data with extra properties is rejected",
@@ -320,7 +371,7 @@ _MESSAGES: dict[str, str] = {
     "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL": "optional property added to an open object at {path}: old data may carry it with another type",
     "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL": "property accepting anything added to an open object at {path}",
     "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL": "required property added at {path}: old data without it is rejected",
-    "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL": "required property with a default added to a closed object at {path}",
+    "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL": "required property with a default added to a closed object at {path}: compatible only if readers fill in the default (Confluent's rule)",
     "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL": "optional property added to a closed object at {path}",
     "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL": "property removed from an open object at {path}: it is still accepted as an extra property",
     "PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL": "forbidden property removed from a closed object at {path}",
@@ -360,7 +411,7 @@ _MESSAGES: dict[str, str] = {
     "COMBINED_TYPE_CHANGED": "combinator changed at {path}: old data may no longer match",
     "PRODUCT_TYPE_EXTENDED": "allOf gained sub-schemas at {path}: old data may not match the new ones",
     "PRODUCT_TYPE_NARROWED": "allOf lost sub-schemas at {path}",
-    "SUM_TYPE_EXTENDED": "oneOf/anyOf gained alternatives at {path}",
+    "SUM_TYPE_EXTENDED": "oneOf/anyOf gained alternatives at {path} (on a oneOf, an old value matching two alternatives is rejected; Confluent counts it compatible)",
     "SUM_TYPE_NARROWED": "oneOf/anyOf lost alternatives at {path}: old data matching only those is rejected",
     "COMBINED_TYPE_SUBSCHEMAS_CHANGED": "sub-schemas at {path} changed so that some old alternative has no compatible counterpart",
     "NOT_TYPE_EXTENDED": "not now excludes more at {path}: old data may be excluded",
@@ -373,6 +424,9 @@ _MESSAGES: dict[str, str] = {
     REFRACT_ANNOTATION_CHANGED: "annotation changed at {path} (no effect on validation)",
     REFRACT_DIALECT_CHANGED: "$schema dialect changed at {path}",
     REFRACT_UNKNOWN_KEYWORD_CHANGED: "keyword the compatibility engine does not understand changed at {path}: treated as breaking",
+    REFRACT_CONDITIONAL_ADDED: "if/then/else added at {path}: old data may fail the branch it now takes",
+    REFRACT_CONDITIONAL_REMOVED: "if/then/else removed at {path}: its constraints no longer apply",
+    REFRACT_CONDITIONAL_CHANGED: "if condition changed at {path}: old data may now take a branch it fails",
 }
 
 
@@ -394,7 +448,14 @@ def _bound_message(type_: str) -> str | None:
 
 
 def explain(diff: Difference) -> str:
-    """One line for people: what changed, where (the path), and what it breaks if anything."""
+    """One line for people: what changed, where (the path), and what it breaks if anything.
+
+    Where the verdict is Confluent's rather than the data's (a loosening counted as
+    incompatible, a default assumed to be filled in), the message says so, so nobody hunts for
+    old data that a loosening cannot reject.
+    """
     template = _bound_message(diff.type) or _MESSAGES.get(diff.type, f"{diff.type} at {{path}}")
+    if diff.type in CONFLUENT_CONSERVATIVE:
+        template += ": no old data is rejected, but Confluent's rules count it as incompatible"
     path = diff.new_path if diff.new_location is not None else diff.old_path
     return template.format(path=path)
