@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,12 +288,10 @@ def test_change_nested_inside_a_refd_file(tmp_path: Path) -> None:
     ],
 )
 def test_no_counterexample_for_compatible_changes(writer: Any, reader: Any, path: str) -> None:
-    started = time.monotonic()
     result = find_counterexample(
         SchemaSet.from_value(writer), SchemaSet.from_value(reader), at(path)
     )
     assert result == (False, None)
-    assert time.monotonic() - started < 3
 
 
 def test_output_is_deterministic() -> None:
