@@ -293,3 +293,7 @@ def main(argv: list[str] | None = None) -> None:
 from refract.codegen_command import codegen_command  # noqa: E402 (kept apart: one-line registration)
 
 cli.add_command(codegen_command)
+
+from refract.classify_command import classify_command  # noqa: E402 (one-line registration)
+
+cli.add_command(classify_command)
