@@ -1,0 +1,436 @@
+"""The processing core: canonical events in, stream records and per-event verdicts out.
+
+For every event, in request order: size check, contract and version from its ``schema``
+field, validation with the compiled validator of that exact version, upcast to the newest
+version, dedup key (computed, or the producer's verified), referral classification, PII rules,
+then the events-stream record with ``received_at`` and the gateway metadata. Any step that
+fails rejects that event alone, with a reason from the taxonomy (errors.py), and its original
+payload becomes a dead-letter record; the other events of the batch go on.
+
+``process`` is pure CPU (no I/O but a registry lookup on a cache miss) and ``commit`` does the
+two ``put()`` calls, so the HTTP route can run the writes in a worker thread while the event
+loop stays free. ``ingest`` is both, for the adapters. Nothing is acknowledged before
+``commit`` returned: that is the at-least-once guarantee.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+
+import orjson
+from refract_sdk import _catalogue
+from refract_sdk.dedup import dedup_key_for
+from refract_sdk.errors import UpcastError
+from refract_sdk.upcasting import upcast
+
+from pipeline.streams.base import Record, SinkError, StreamSink, partition_key_for
+from registry_service.gateway import errors
+from registry_service.gateway.errors import SinkUnavailable
+from registry_service.gateway.metrics import BatchStats, GatewayMetrics
+from registry_service.gateway.pii import PiiRules
+from registry_service.gateway.validators import Compiled, ValidatorCache
+from registry_service.model import Outcome, Producer
+
+GATEWAY_VERSION = "refract-gateway/0.1.0"
+
+
+class ClassificationLike(Protocol):
+    channel: str
+    ai_platform: str | None
+    method: str
+    conflict: bool
+
+
+class ClassifierLike(Protocol):
+    """registry_service.referral.Classifier, as far as the gateway uses it."""
+
+    def classify(
+        self,
+        *,
+        page_url: str | None = None,
+        referrer: str | None = None,
+        utm: Mapping[str, str] | None = None,
+        app_referrer: str | None = None,
+        click_ids: Mapping[str, str] | None = None,
+    ) -> ClassificationLike: ...
+
+
+def utc_now_ms() -> str:
+    """Now as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (the contracts' timestamp spelling)."""
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def producer_json(producer: Producer | None) -> dict[str, str] | None:
+    if producer is None:
+        return None
+    return {"key_id": producer.key_id, "source": producer.source, "name": producer.name}
+
+
+@dataclass
+class Batch:
+    """The result of ``process``: verdicts in request order and the records to write."""
+
+    outcomes: list[Outcome]
+    records: list[Record]
+    dead_letters: list[Record]
+    stats: BatchStats
+    origin: str
+    producer: Producer | None
+    received_at: str
+    accepted_events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Rejected(tuple[str, str]):
+    """(reason, message) of a rejected event; a tuple subclass so the hot path builds it
+    cheaply and tells it from an accepted (event, upcast_from) pair by type."""
+
+    __slots__ = ()
+
+
+def _reject(reason: str, message: str) -> Rejected:
+    return Rejected((reason, message))
+
+
+_UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+class Gateway:
+    """Validates, upcasts, classifies, keys, scrubs and writes canonical events."""
+
+    def __init__(
+        self,
+        validators: ValidatorCache,
+        events_sink: StreamSink,
+        dead_letter_sink: StreamSink,
+        classifier: ClassifierLike,
+        pii: PiiRules,
+        *,
+        max_event_bytes: int = 64 * 1024,
+        dead_letter_payload_cap: int = 64 * 1024,
+        metrics: GatewayMetrics | None = None,
+        host: str | None = None,
+        clock: Callable[[], str] = utc_now_ms,
+    ) -> None:
+        self.validators = validators
+        self.events_sink = events_sink
+        self.dead_letter_sink = dead_letter_sink
+        self.classifier = classifier
+        self.pii = pii
+        self.max_event_bytes = max_event_bytes
+        self.dead_letter_payload_cap = dead_letter_payload_cap
+        self.metrics = metrics or GatewayMetrics()
+        self.host = host or socket.gethostname()
+        self.clock = clock
+        self._latest = {name: f"{name}/{v}" for name, v in _catalogue.LATEST.items()}
+        self._has_referral: dict[str, bool] = {}
+
+    # -- the adapters' interface ----------------------------------------------------------------
+
+    def ingest(self, events: Sequence[Any], producer: Producer, origin: str) -> list[Outcome]:
+        """Process and write ``events``; returns once the stream accepted every record.
+
+        Raises SinkUnavailable (503, the client retries) when the stream refused them.
+        """
+        batch = self.process(events, producer, origin)
+        self.commit(batch)
+        return batch.outcomes
+
+    def dead_letter(
+        self,
+        payload: Any,
+        reason: str,
+        message: str,
+        producer: Producer | None,
+        origin: str,
+    ) -> None:
+        """Record a request or item that never became an event (bad body, bad key, unmapped
+        webhook); ``payload`` is its JSON value, or bytes when it was not JSON."""
+        record = self.dead_letter_record(payload, reason, message, producer, origin, self.clock())
+        self.metrics.reject(reason, producer.name if producer else "unauthenticated")
+        self._put(self.dead_letter_sink, [record], "dead_letters")
+
+    # -- processing -----------------------------------------------------------------------------
+
+    def process(
+        self,
+        events: Sequence[Any],
+        producer: Producer | None,
+        origin: str,
+        *,
+        check_sizes: bool = True,
+    ) -> Batch:
+        """Verdicts and records for ``events``; nothing is written yet.
+
+        ``check_sizes=False`` skips the per-event byte limit when the caller knows the whole
+        body is below it (the HTTP route does, from the decompressed body size).
+        """
+        self.validators.maybe_refresh()
+        received_at = self.clock()
+        stats = BatchStats()
+        batch = Batch([], [], [], stats, origin, producer, received_at)
+        pname = producer.name if producer else "unauthenticated"
+        gateway_base = {
+            "host": self.host,
+            "version": GATEWAY_VERSION,
+            "origin": origin,
+            "producer": producer_json(producer),
+        }
+        outcomes = batch.outcomes
+        for index, event in enumerate(events):
+            event_id = event.get("event_id") if isinstance(event, dict) else None
+            if not isinstance(event_id, str):
+                event_id = None
+            try:
+                result = self._one(event, check_sizes, stats)
+            except Exception as exc:  # a bug must cost one event, never the batch or the process
+                result = _reject(errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
+            if type(result) is Rejected:
+                reason, message = result
+                outcomes.append(Outcome(index, event_id, "rejected", reason, message))
+                stats.rejected[(reason, pname)] += 1
+                batch.dead_letters.append(
+                    self.dead_letter_record(event, reason, message, producer, origin, received_at)
+                )
+                continue
+            canonical, upcast_from = cast(tuple[dict[str, Any], str | None], result)
+            gateway = dict(gateway_base)
+            gateway["upcast_from"] = upcast_from
+            data = orjson.dumps(
+                {"event": canonical, "received_at": received_at, "gateway": gateway}
+            )
+            batch.records.append(Record(partition_key_for(canonical), data))
+            outcomes.append(Outcome(index, event_id, "accepted"))
+            stats.accepted[(pname, origin)] += 1
+        return batch
+
+    def _one(
+        self, event: Any, check_sizes: bool, stats: BatchStats
+    ) -> Rejected | tuple[dict[str, Any], str | None]:
+        """(reason, message) for a rejection, else (canonical event, upcast_from)."""
+        if not isinstance(event, dict):
+            return _reject(
+                errors.SCHEMA_VIOLATION, f"/: an event is a JSON object, found {_kind(event)}"
+            )
+        if check_sizes:
+            size = len(orjson.dumps(event))
+            if size > self.max_event_bytes:
+                return _reject(
+                    errors.EVENT_TOO_LARGE,
+                    f"/: the event is {size} bytes, over the {self.max_event_bytes}-byte limit",
+                )
+        ref = event.get("schema")
+        if not isinstance(ref, str):
+            if ref is None:
+                return _reject(
+                    errors.SCHEMA_VIOLATION, "/schema: missing (expected '<event>/<version>')"
+                )
+            return _reject(
+                errors.SCHEMA_VIOLATION, f"/schema: expected a string, found {_kind(ref)}"
+            )
+        name, _, version = ref.partition("/")
+        if not name or not version:
+            return _reject(
+                errors.SCHEMA_VIOLATION, f"/schema: {ref[:100]!r} is not '<event>/<version>'"
+            )
+        compiled = self.validators.get(name, version)
+        if not isinstance(compiled, Compiled):
+            return _reject(compiled.reason, compiled.message)
+        problem = compiled.first_error(event)
+        if problem is not None:
+            return _reject(errors.SCHEMA_VIOLATION, problem)
+        latest = self._latest.get(name)
+        upcast_from: str | None = None
+        if ref == latest:
+            canonical = event
+        else:
+            try:
+                canonical = upcast(event)
+            except UpcastError as exc:
+                return _reject(errors.UPCAST_FAILED, f"{exc.field or '/'}: {exc.reason}")
+            if latest is None or canonical.get("schema") != latest:
+                return _reject(errors.UPCAST_FAILED, f"/schema: no upcast path from {ref!r}")
+            upcast_from = ref
+            stats.upcasts[(name, version, latest.partition("/")[2])] += 1
+        pointers = _catalogue.DEDUP_KEYS.get(name, ())
+        computed = dedup_key_for(name, canonical, pointers)
+        sent = canonical.get("dedup_key")
+        if sent is not None and sent != computed:
+            expected = computed if computed is not None else "none (a key field is absent)"
+            return _reject(
+                errors.DEDUP_KEY_MISMATCH,
+                f"/dedup_key: {sent!r} does not match the key computed over "
+                f"{', '.join(pointers)}: {expected}",
+            )
+        if canonical is event:
+            canonical = dict(event)  # the producer's objects stay untouched (copy-on-write)
+        if computed is not None and sent is None:
+            canonical["dedup_key"] = computed
+        if self._referral(name):
+            self._classify(canonical, stats)
+        return self.pii.apply(canonical), upcast_from
+
+    def _referral(self, name: str) -> bool:
+        """Whether the newest version of ``name`` carries a referral object to classify."""
+        known = self._has_referral.get(name)
+        if known is None:
+            version = _catalogue.LATEST.get(name)
+            compiled = self.validators.get(name, version) if version else None
+            if not isinstance(compiled, Compiled):
+                return False  # not cached: asked again next time
+            props = compiled.schema.get("properties")
+            known = isinstance(props, dict) and "referral" in props
+            self._has_referral[name] = known
+        return known
+
+    def _classify(self, event: dict[str, Any], stats: BatchStats) -> None:
+        referral = event.get("referral")
+        referral = dict(referral) if isinstance(referral, dict) else {}
+        utm = {k: v for k in _UTM_FIELDS if isinstance(v := referral.get(k), str)}
+        page = event.get("page")
+        page_url = referral.get("landing_url")
+        if page_url is None and isinstance(page, dict):
+            page_url = page.get("url")
+        if page_url is None:
+            page_url = event.get("deep_link_url")
+        verdict = self.classifier.classify(
+            page_url=page_url if isinstance(page_url, str) else None,
+            referrer=_str(referral.get("referrer_url")),
+            utm=utm or None,
+            app_referrer=_str(referral.get("app_referrer")),
+            click_ids=referral.get("click_ids") or None,
+        )
+        referral["classification"] = {
+            "channel": verdict.channel,
+            "ai_platform": verdict.ai_platform,
+            "method": verdict.method,
+            "conflict": verdict.conflict,
+        }
+        event["referral"] = referral
+        stats.classifications[(verdict.channel, verdict.ai_platform or "none")] += 1
+
+    # -- records --------------------------------------------------------------------------------
+
+    def dead_letter_record(
+        self,
+        payload: Any,
+        reason: str,
+        message: str,
+        producer: Producer | None,
+        origin: str,
+        received_at: str,
+    ) -> Record:
+        """A dead-letter record: the payload as JSON when it is JSON, else capped base64."""
+        body: dict[str, Any] = {
+            "reason": reason,
+            "message": message,
+            "received_at": received_at,
+            "origin": origin,
+            "producer": producer_json(producer),
+        }
+        if isinstance(payload, bytes | bytearray | memoryview):
+            raw = bytes(payload)
+            body["payload_bytes"] = len(raw)
+            if len(raw) > self.dead_letter_payload_cap:
+                raw = raw[: self.dead_letter_payload_cap]
+                body["payload_truncated"] = True
+            body["payload_base64"] = base64.b64encode(raw).decode("ascii")
+        else:
+            body["payload"] = payload
+        try:
+            data = orjson.dumps(body)
+        except TypeError:  # not JSON after all (an adapter passed an object): keep its repr
+            body.pop("payload", None)
+            body["payload_base64"] = base64.b64encode(repr(payload).encode()).decode("ascii")
+            data = orjson.dumps(body)
+        key = producer.key_id if producer is not None else "unauthenticated"
+        if isinstance(payload, dict) and isinstance(payload.get("event_id"), str):
+            key = payload["event_id"][:256] or key
+        return Record(key, data)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def commit(self, batch: Batch) -> None:
+        """Write the batch: accepted records, then dead letters, one put() each.
+
+        When the events stream refuses, the accepted events are offered to the dead-letter
+        stream with reason sink_unavailable (so they survive a client that gives up) and
+        SinkUnavailable is raised: the request is answered 503 and retried by the client.
+        """
+        if batch.records:
+            try:
+                self._put(self.events_sink, batch.records, "events")
+            except SinkUnavailable:
+                self._rescue(batch)
+                raise
+        if batch.dead_letters:
+            self._put(self.dead_letter_sink, batch.dead_letters, "dead_letters")
+        self.metrics.observe_batch(batch.stats, batch.origin, len(batch.outcomes))
+
+    def put_dead_letters(self, records: list[Record]) -> None:
+        """Write dead-letter records (SinkUnavailable when the stream refuses them)."""
+        if records:
+            self._put(self.dead_letter_sink, records, "dead_letters")
+
+    def _rescue(self, batch: Batch) -> None:
+        rescued = []
+        for record in batch.records:
+            try:
+                event = orjson.loads(record.data)["event"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            rescued.append(
+                self.dead_letter_record(
+                    event,
+                    errors.SINK_UNAVAILABLE,
+                    "the events stream refused the batch; the request was answered 503",
+                    batch.producer,
+                    batch.origin,
+                    batch.received_at,
+                )
+            )
+        # When both streams are down the 503 alone makes the client keep the events.
+        with contextlib.suppress(SinkUnavailable):
+            self._put(self.dead_letter_sink, rescued + batch.dead_letters, "dead_letters")
+
+    def _put(self, sink: StreamSink, records: list[Record], stream: str) -> None:
+        start = time.perf_counter()
+        try:
+            sink.put(records)
+        except SinkError as exc:
+            self.metrics.sink_failures.labels(stream).inc()
+            raise SinkUnavailable(f"the {stream} stream is unavailable: {exc}") from None
+        except Exception as exc:  # a sink bug is an outage too, never an acknowledged write
+            self.metrics.sink_failures.labels(stream).inc()
+            raise SinkUnavailable(
+                f"the {stream} stream is unavailable: {type(exc).__name__}"
+            ) from None
+        finally:
+            self.metrics.sink_latency.labels(stream).observe(time.perf_counter() - start)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,144 @@
+"""Compiled validators per contract version, cached and refreshed from the registry.
+
+Validation is the gateway's hot path, so every (event, version) is compiled once with
+jsonschema_rs from the registry's bundled, self-contained schema and reused. The registry
+changes at run time (new versions get registered), so:
+
+* the cache polls ``Registry.generation()`` at most every ``schema_refresh_seconds`` and drops
+  everything when it moved (contract versions are immutable, but a registry restored from a
+  backup or edited by an operator must not leave stale validators behind);
+* a version the cache does not know is looked up in the registry at once, so a producer that
+  starts sending a version registered a second ago is served without waiting for the poll;
+* a lookup that finds nothing is remembered for ``negative_cache_seconds`` only (seconds, never
+  forever): a flood of events naming an unknown version costs one registry query per
+  interval, and the version is picked up shortly after it is registered.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jsonschema_rs
+
+from registry_service.gateway.formats import reference_formats
+
+
+class ContractSource(Protocol):
+    """What the cache needs from the registry (registry_service.registry.Registry)."""
+
+    def contract(self, event: str, version: str) -> dict[str, Any] | None: ...
+
+    def versions(self, event: str) -> list[str]: ...
+
+    def generation(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One contract version ready for the hot path."""
+
+    event: str
+    version: str
+    schema: dict[str, Any]
+    validator: Any  # jsonschema_rs validator (untyped extension type)
+
+    def first_error(self, instance: Any) -> str | None:
+        """None when ``instance`` is valid, else one line naming where and what is wrong."""
+        if self.validator.is_valid(instance):
+            return None
+        for error in self.validator.iter_errors(instance):
+            where = "/" + "/".join(str(p) for p in error.instance_path)
+            message = error.message
+            if len(message) > 240:
+                message = message[:237] + "..."
+            return f"{where}: {message}"
+        return "/: invalid"  # is_valid and iter_errors disagree: never seen, still rejected
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Why a version could not be served: ``unknown_contract`` or ``unknown_version``."""
+
+    reason: str
+    message: str
+
+
+def compile_schema(schema: dict[str, Any]) -> Any:
+    """A jsonschema_rs Draft 2020-12 validator that agrees with the reference validator."""
+    return jsonschema_rs.Draft202012Validator(
+        schema, validate_formats=True, formats=reference_formats()
+    )
+
+
+class ValidatorCache:
+    """Compiled validators by (event, version); see the module docstring for refreshing."""
+
+    def __init__(
+        self,
+        registry: ContractSource,
+        *,
+        refresh_seconds: float = 5.0,
+        negative_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry = registry
+        self.refresh_seconds = refresh_seconds
+        self.negative_seconds = negative_seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._compiled: dict[tuple[str, str], Compiled] = {}
+        self._missing: dict[tuple[str, str], tuple[float, Missing]] = {}
+        self._generation: int | None = None
+        self._checked_at = float("-inf")
+        self.compilations = 0
+        self.lookups = 0
+
+    def maybe_refresh(self) -> None:
+        """Poll the registry generation if the interval has passed; clear on change."""
+        now = self.clock()
+        if now - self._checked_at < self.refresh_seconds:
+            return
+        self._checked_at = now
+        generation = self.registry.generation()
+        if generation != self._generation:
+            with self._lock:
+                self._generation = generation
+                self._compiled = {}
+                self._missing = {}
+
+    def get(self, event: str, version: str) -> Compiled | Missing:
+        key = (event, version)
+        hit = self._compiled.get(key)
+        if hit is not None:
+            return hit
+        miss = self._missing.get(key)
+        if miss is not None and self.clock() < miss[0]:
+            return miss[1]
+        return self._load(event, version)
+
+    def _load(self, event: str, version: str) -> Compiled | Missing:
+        self.lookups += 1
+        schema = self.registry.contract(event, version)
+        if schema is None:
+            known = self.registry.versions(event)
+            if known:
+                missing = Missing(
+                    "unknown_version",
+                    f"/schema: {event} has no version {version!r} in the registry "
+                    f"(known: {', '.join(known)})",
+                )
+            else:
+                missing = Missing("unknown_contract", f"/schema: no contract named {event!r}")
+            with self._lock:
+                self._missing[(event, version)] = (self.clock() + self.negative_seconds, missing)
+            return missing
+        compiled = Compiled(event, version, schema, compile_schema(schema))
+        self.compilations += 1
+        with self._lock:
+            self._compiled[(event, version)] = compiled
+            self._missing.pop((event, version), None)
+        return compiled
