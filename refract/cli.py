@@ -297,3 +297,7 @@ cli.add_command(codegen_command)
 from refract.classify_command import classify_command  # noqa: E402 (one-line registration)
 
 cli.add_command(classify_command)
+
+from refract.serve_command import serve_command  # noqa: E402 (one-line registration)
+
+cli.add_command(serve_command)

@@ -167,7 +167,7 @@ def create_app(
         )
 
     if with_registry_api:
-        _include_registry(app, registry, settings)
+        _include_registry(app, registry, settings, keystore)
     app.include_router(gateway_router())
     if with_adapters:
         _include_adapters(app)
@@ -185,10 +185,10 @@ def create_app(
     return app
 
 
-def _include_registry(app: FastAPI, registry: Any, settings: Settings) -> None:
+def _include_registry(app: FastAPI, registry: Any, settings: Settings, keystore: Any) -> None:
     from registry_service.registry import registry_router
 
-    app.include_router(registry_router(registry, settings))
+    app.include_router(registry_router(registry, settings, keystore))
 
 
 def _include_adapters(app: FastAPI) -> None:
