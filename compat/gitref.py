@@ -16,6 +16,8 @@ from compat.source import InvalidInput
 
 
 def _git(repo: Path, *args: str) -> str:
+    if not repo.is_dir():
+        raise InvalidInput(f"{repo}: no such directory")
     try:
         result = subprocess.run(
             ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=120

@@ -167,19 +167,6 @@ def test_check_against_a_directory_instead_of_a_ref() -> None:
     assert_one_line_error(result, ["--against", "not a git commit, branch or tag"])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
-def test_permission_denied(paths: dict[str, str]) -> None:
-    locked = Path(paths["v1"]).with_name("locked.json")
-    shutil.copy(paths["v1"], locked)
-    locked.chmod(0)
-    try:
-        assert_one_line_error(
-            refract("diff", str(locked), paths["v1"]), ["locked.json", "permission denied"]
-        )
-    finally:
-        locked.chmod(0o644)
-
-
 # (case id, argv, exit code, a fragment of stdout): odd input that is valid and has an answer.
 ANSWERS: list[tuple[str, list[str], int, str]] = [
     (
