@@ -341,3 +341,21 @@ def test_inline_refs_keeps_the_accepted_set(tmp_path: Path) -> None:
     bundled = SchemaSet.from_value(inline_refs(schemas))
     for instance in ({"p": "abc"}, {"p": "abcd"}, {"p": 1}, {}):
         assert bundled.accepts(instance) == schemas.accepts(instance)
+
+
+def test_no_search_beyond_the_depth_limit() -> None:
+    # Generation cost explodes with nesting; beyond the limit the change is reported without
+    # a counterexample instead of searching for minutes.
+    def nested(leaf: dict[str, Any], depth: int) -> dict[str, Any]:
+        schema = leaf
+        for _ in range(depth):
+            schema = {"type": "array", "items": schema}
+        return schema
+
+    deep_writer = SchemaSet.from_value(nested({"type": "string"}, 20))
+    deep_reader = SchemaSet.from_value(nested({"type": "integer"}, 20))
+    assert find_counterexample(deep_writer, deep_reader) == (False, None)
+    shallow_writer = SchemaSet.from_value(nested({"type": "string"}, 3))
+    shallow_reader = SchemaSet.from_value(nested({"type": "integer"}, 3))
+    found, instance = find_counterexample(shallow_writer, shallow_reader)
+    assert found and shallow_writer.accepts(instance) and not shallow_reader.accepts(instance)
