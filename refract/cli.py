@@ -122,8 +122,20 @@ def diff(schemas: tuple[Path, ...], mode: str, policy: str, fmt: str) -> int:
     default=None,
     help="The contracts root (default: contracts/ of the repository).",
 )
+@click.option(
+    "--registry",
+    "registry_url",
+    metavar="URL",
+    default=None,
+    help="Check the local contracts against this live registry instead of git history.",
+)
 def check(
-    against: str | None, check_everything: bool, policy: str, fmt: str, contracts_dir: Path | None
+    against: str | None,
+    check_everything: bool,
+    policy: str,
+    fmt: str,
+    contracts_dir: Path | None,
+    registry_url: str | None,
 ) -> int:
     """For CI: lint and check every contract added or changed since GIT_REF.
 
@@ -135,6 +147,12 @@ def check(
     from compat.history import check_all, check_since
     from compat.lint import lint as run_lint
 
+    if registry_url is not None:
+        from refract.registry_command import check_registry
+
+        return check_registry(
+            registry_url, os.environ.get("REFRACT_ADMIN_TOKEN"), contracts_dir, fmt
+        )
     if against is not None and not against.strip():
         raise click.BadParameter("needs a git commit, branch or tag", param_hint="'--against'")
     root = _contracts_dir(contracts_dir) if contracts_dir else _default_contracts_root()
@@ -301,3 +319,8 @@ cli.add_command(classify_command)
 from refract.serve_command import serve_command  # noqa: E402 (one-line registration)
 
 cli.add_command(serve_command)
+
+from refract.registry_command import keys_group, registry_group  # noqa: E402 (one-line registration)
+
+cli.add_command(registry_group)
+cli.add_command(keys_group)
