@@ -135,8 +135,8 @@ class KinesisSink:
                         del queues[queue_key]
                     continue
                 failed[code] += 1
-            retriable = RETRIABLE_CALL_ERRORS if call_failed else RETRIABLE_RECORD_ERRORS
-            if any(code not in retriable for code in failed):
+            # (A failed call that was not retriable raised above.)
+            if not call_failed and any(code not in RETRIABLE_RECORD_ERRORS for code in failed):
                 raise SinkError(
                     f"{where}: record(s) rejected, not retriable: {_describe(failed)}; "
                     f"{_pending(queues)} of {len(records)} records not accepted"
@@ -171,7 +171,12 @@ class KinesisSink:
 
     def _send(self, records: list[Record]) -> list[str | None]:
         """One PutRecords call; the ErrorCode (or None when accepted) of each record."""
-        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+        from botocore.exceptions import (  # type: ignore[import-untyped]
+            BotoCoreError,
+            ClientError,
+            HTTPClientError,
+        )
+        from botocore.exceptions import ConnectionError as EndpointError
 
         entries = [{"Data": r.data, "PartitionKey": r.partition_key} for r in records]
         try:
@@ -181,8 +186,11 @@ class KinesisSink:
             status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
             retriable = code in RETRIABLE_CALL_ERRORS or status >= 500
             raise _CallFailed(code, str(error), retriable) from error
-        except BotoCoreError as error:  # connection refused, timeouts, lost responses
-            raise _CallFailed(type(error).__name__, str(error), True) from error
+        except BotoCoreError as error:
+            # Connection refused, timeouts and lost responses are worth retrying; missing
+            # credentials or invalid parameters are not.
+            retriable = isinstance(error, EndpointError | HTTPClientError)
+            raise _CallFailed(type(error).__name__, str(error), retriable) from error
         results = response.get("Records", [])
         if len(results) != len(records):
             raise _CallFailed(
