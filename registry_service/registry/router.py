@@ -71,6 +71,29 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+async def _json_body(request: Request) -> Any:
+    """The request body as JSON, from either accepted media type (40001 otherwise)."""
+    content_type = request.headers.get("content-type", "application/json")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in _ACCEPTED_BODY_TYPES:
+        raise RegistryError(
+            errors.BAD_REQUEST,
+            f"Unsupported content type {media!r}: send application/json or {MEDIA_TYPE}",
+        )
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise RegistryError(errors.BAD_REQUEST, f"Request body above {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RegistryError(errors.BAD_REQUEST, f"Malformed JSON body: {exc}") from None
+
+
+Body = Annotated[Any, Depends(_json_body)]
+
+
 def registry_router(
     registry: Registry, settings: AuthSettings, keys: KeyStore | None = None
 ) -> APIRouter:
@@ -102,25 +125,6 @@ def registry_router(
                 errors.FORBIDDEN, "The token is neither the admin token nor a write key"
             )
 
-    async def body(request: Request) -> Any:
-        content_type = request.headers.get("content-type", "application/json")
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media not in _ACCEPTED_BODY_TYPES:
-            raise RegistryError(
-                errors.BAD_REQUEST,
-                f"Unsupported content type {media!r}: send application/json or {MEDIA_TYPE}",
-            )
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise RegistryError(errors.BAD_REQUEST, f"Request body above {MAX_BODY_BYTES} bytes")
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RegistryError(errors.BAD_REQUEST, f"Malformed JSON body: {exc}") from None
-
-    Body = Annotated[Any, Depends(body)]
     read = [Depends(reader)]
     write = [Depends(admin)]
     ok = RegistryResponse
