@@ -31,6 +31,7 @@ INVALID_COMPATIBILITY_LEVEL = 42203
 INVALID_MODE = 42204
 OPERATION_NOT_PERMITTED = 42205
 BAD_REQUEST = 40001  # malformed request body (not JSON, wrong field types)
+STORE_ERROR = 50001  # the database failed (Confluent: error in the backend data store)
 
 # Refract extensions: a new major version and its lens.
 LENS_REQUIRED = 42290

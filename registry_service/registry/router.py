@@ -10,9 +10,12 @@ and responses use the latter. Refract's additions are extra fields (`semver`, `l
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Protocol
 
+import psycopg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -21,6 +24,8 @@ from registry_service.registry import errors
 from registry_service.registry.errors import RegistryError
 from registry_service.registry.keys import KeyStore
 from registry_service.registry.service import Registry, version_json
+
+log = logging.getLogger("refract.registry")
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 _ACCEPTED_BODY_TYPES = ("application/json", MEDIA_TYPE, "application/vnd.schemaregistry+json")
@@ -55,6 +60,14 @@ class _RegistryRoute(APIRoute):
                 return await handler(request)
             except RegistryError as error:
                 return error_response(error)
+            except (sqlite3.Error, psycopg.Error) as exc:
+                log.exception("registry store error")
+                return error_response(
+                    RegistryError(
+                        errors.STORE_ERROR,
+                        f"Error in the backend data store: {type(exc).__name__}",
+                    )
+                )
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()))

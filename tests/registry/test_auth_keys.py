@@ -86,7 +86,11 @@ def test_keys_are_stored_hashed(keys: KeyStore) -> None:
 
 @pytest.mark.parametrize(
     ("source", "name", "fragment"),
-    [("desktop", "x", "unknown source"), ("web", "", "producer name"), ("web", "a b", "producer name")],
+    [
+        ("desktop", "x", "unknown source"),
+        ("web", "", "producer name"),
+        ("web", "a b", "producer name"),
+    ],
 )
 def test_bad_key_requests(keys: KeyStore, source: str, name: str, fragment: str) -> None:
     with pytest.raises(InvalidKeyRequest, match=fragment):

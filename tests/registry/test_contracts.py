@@ -96,7 +96,9 @@ def test_the_new_major_with_its_lens_registers_and_keeps_the_lens(client: TestCl
     ).json()
     assert check["is_compatible"] is True
     assert check["lens"]["from"] == "page_view/1.1.0"
-    assert check["lens"]["instances_checked"] > len(contract("page_view", "1.1.0").schema["examples"])
+    assert check["lens"]["instances_checked"] > len(
+        contract("page_view", "1.1.0").schema["examples"]
+    )
     response = register(client, "page_view", two.body())
     assert response.status_code == 200, response.text
     latest = client.get("/subjects/page_view/versions/latest").json()
