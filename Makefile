@@ -11,6 +11,7 @@ RUN := $(UV) run --frozen
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
+	@test -d tools/kinesis-local/node_modules || npm ci --prefix tools/kinesis-local --no-audit --no-fund --silent
 
 demo: setup
 	$(RUN) refract demo
