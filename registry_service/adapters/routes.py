@@ -1,0 +1,267 @@
+"""HTTP routes of the adapters: Segment's Tracking API, CRM lead webhooks, access logs.
+
+Thin on purpose: authenticate (registry_service.gateway.auth), read the body within the
+gateway's limits (gzip included), hand every item to its pure mapping function, and give the
+mapped events to the gateway's processing core. Items an adapter cannot map become dead
+letters (adapter_failed, unmapped_event) in the same write as the batch's other records, with
+their original payload and the producer, so nothing is lost and one request costs one write per
+stream. Responses are written only after the streams accepted the records.
+
+Segment routes answer in Segment's shapes: 200 `{"success": true}` once the batch is processed
+(also when some messages were dead-lettered: Segment accepts partial batches), and
+`{"success": false, "code": <reason>, "message": ...}` for a refused request (400 bad JSON or
+too large, 401 bad write key, 503 stream down + Retry-After). The CRM and log routes answer
+`{"results": [...]}` with a verdict per item, like POST /v1/events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from registry_service.adapters import crm, logs, segment
+from registry_service.adapters.errors import AdapterError
+from registry_service.gateway import errors
+from registry_service.gateway.auth import basic_auth_producer
+from registry_service.gateway.body import BodyError, read_body
+from registry_service.gateway.errors import GatewayError
+from registry_service.gateway.requests import dead_letter_request
+from registry_service.model import Outcome, Producer
+from registry_service.settings import Settings
+
+# One item of a request: its original payload (JSON value, or bytes when it was not JSON), and
+# either the canonical event it maps to or why it does not.
+Item = tuple[Any, "dict[str, Any] | AdapterError"]
+
+_SEGMENT_OK = {"content": {"application/json": {"example": {"success": True}}}}
+_SEGMENT_ERROR = {
+    "content": {
+        "application/json": {
+            "example": {
+                "success": False,
+                "code": "malformed_json",
+                "message": "the body is not JSON",
+            }
+        }
+    }
+}
+
+
+def adapters_router() -> APIRouter:
+    router = APIRouter(tags=["adapters"])
+    for call in ("batch", *segment.CALLS):
+        router.add_api_route(
+            f"/v1/{call}",
+            _segment_endpoint(None if call == "batch" else call),
+            methods=["POST"],
+            summary=f"Segment HTTP Tracking API: {call}",
+            description=(
+                "Segment-compatible: the write key is the basic-auth user name, gzip bodies are "
+                "accepted, responses are Segment's. Messages are mapped onto the canonical "
+                "contracts (docs/adapters.md); unmappable ones are dead-lettered and the "
+                "request still answers 200, as Segment does."
+            ),
+            responses={
+                200: _SEGMENT_OK,
+                400: _SEGMENT_ERROR,
+                401: _SEGMENT_ERROR,
+                503: _SEGMENT_ERROR,
+            },
+            response_class=Response,
+        )
+
+    @router.post(
+        "/v1/crm/leads",
+        summary="CRM lead webhooks (HubSpot, Salesforce) -> lead_created / lead_updated",
+        description='One record, an array, or {"leads": [...]}; see docs/adapters.md.',
+        response_class=Response,
+    )
+    async def crm_leads(request: Request) -> Response:
+        producer = await basic_auth_producer(request)
+        data = await _read(request, producer, "crm", _refusal)
+        body = await _json(request, producer, "crm", data, _refusal)
+        now = request.app.state.gateway.clock()
+        items = [
+            _map(item, lambda raw: crm.map_lead(raw, producer=producer, now=now))
+            for item in crm.lead_items(body)
+        ]
+        outcomes = await _deliver(request, items, producer, "crm")
+        return _results(outcomes)
+
+    @router.post(
+        "/v1/logs",
+        summary="Backend API access logs (NDJSON) -> api_request",
+        description="One JSON object per line; see docs/adapters.md for accepted field names.",
+        response_class=Response,
+    )
+    async def access_logs(request: Request) -> Response:
+        producer = await basic_auth_producer(request)
+        data = await _read(request, producer, "logs", _refusal)
+        now = request.app.state.gateway.clock()
+        items: list[Item] = []
+        lines: list[int] = []
+        for number, value, raw in logs.parse_ndjson(data):
+            lines.append(number)
+            if isinstance(value, ValueError):
+                items.append((raw, AdapterError(errors.MALFORMED_JSON, str(value))))
+            else:
+                items.append(_map(value, lambda v: logs.map_line(v, producer=producer, now=now)))
+        outcomes = await _deliver(request, items, producer, "logs")
+        return _results(outcomes, lines)
+
+    return router
+
+
+def _segment_endpoint(call: str | None) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            producer = await basic_auth_producer(request)
+            data = await _read(request, producer, "segment", _refusal)
+            body = await _json(request, producer, "segment", data, _refusal)
+            if call is None:
+                try:
+                    messages, context = segment.batch_messages(body)
+                except AdapterError as exc:
+                    await dead_letter_request(
+                        request,
+                        errors.MALFORMED_BATCH,
+                        exc.message,
+                        producer,
+                        "segment",
+                        body=data,
+                        parsed=body,
+                    )
+                    raise _refusal(400, errors.MALFORMED_BATCH, exc.message) from None
+            else:
+                messages, context = [body], {}
+            now = request.app.state.gateway.clock()
+            items = [
+                _map(
+                    message,
+                    lambda m: segment.map_message(
+                        m, producer=producer, now=now, call=call, batch_context=context
+                    ),
+                )
+                for message in messages
+            ]
+            await _deliver(request, items, producer, "segment")
+        except GatewayError as exc:
+            return _segment_response(exc.status, exc.error, exc.message, exc.headers)
+        return Response(b'{"success":true}', 200, media_type="application/json")
+
+    endpoint.__name__ = f"segment_{call or 'batch'}"
+    return endpoint
+
+
+def _map(raw: Any, adapter: Callable[[Any], dict[str, Any]]) -> Item:
+    try:
+        return raw, adapter(raw)
+    except AdapterError as exc:
+        return raw, exc
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+    ) as exc:  # an adapter bug costs one item
+        return raw, AdapterError(
+            errors.ADAPTER_FAILED, f"the adapter failed on this item: {type(exc).__name__}"
+        )
+
+
+async def _read(
+    request: Request,
+    producer: Producer,
+    origin: str,
+    error: Callable[[int, str, str], GatewayError],
+) -> bytes:
+    settings: Settings = request.app.state.settings
+    try:
+        body = await read_body(
+            request,
+            max_body_bytes=settings.max_body_bytes,
+            max_decompressed_bytes=settings.max_decompressed_bytes,
+            keep_bytes=settings.dead_letter_payload_cap,
+        )
+    except BodyError as exc:
+        await dead_letter_request(request, exc.reason, exc.message, producer, origin, body=exc.raw)
+        # Segment answers 400 to a body that is too large; the others keep the gateway's status
+        status = 400 if origin == "segment" and exc.status == 413 else exc.status
+        raise error(status, exc.reason, exc.message) from None
+    return body.data
+
+
+async def _json(
+    request: Request,
+    producer: Producer,
+    origin: str,
+    data: bytes,
+    error: Callable[[int, str, str], GatewayError],
+) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        message = f"the body is not JSON: {exc}"
+        await dead_letter_request(
+            request, errors.MALFORMED_JSON, message, producer, origin, body=data
+        )
+        raise error(400, errors.MALFORMED_JSON, message) from None
+
+
+async def _deliver(
+    request: Request, items: Sequence[Item], producer: Producer, origin: str
+) -> list[Outcome]:
+    """Process the mapped events and dead-letter the others in one commit; verdicts in item order."""
+    gateway = request.app.state.gateway
+    events = [mapped for _, mapped in items if not isinstance(mapped, AdapterError)]
+    batch = gateway.process(events, producer, origin)
+    processed = iter(batch.outcomes)
+    outcomes: list[Outcome] = []
+    for index, (raw, mapped) in enumerate(items):
+        if isinstance(mapped, AdapterError):
+            batch.dead_letters.append(
+                gateway.dead_letter_record(
+                    raw, mapped.reason, mapped.message, producer, origin, batch.received_at
+                )
+            )
+            batch.stats.rejected[(mapped.reason, producer.name)] += 1
+            outcomes.append(Outcome(index, None, "rejected", mapped.reason, mapped.message))
+        else:
+            found = next(processed)
+            outcomes.append(
+                Outcome(index, found.event_id, found.status, found.reason, found.message)
+            )
+    await anyio.to_thread.run_sync(gateway.commit, batch)
+    request.state.log_fields = {
+        "events": len(items),
+        "accepted": sum(1 for o in outcomes if o.status == "accepted"),
+        "rejected": sum(1 for o in outcomes if o.status == "rejected"),
+    }
+    return outcomes
+
+
+def _results(outcomes: Sequence[Outcome], lines: Sequence[int] | None = None) -> Response:
+    results = []
+    for outcome in outcomes:
+        entry: dict[str, Any] = {"index": outcome.index, **outcome.to_json()}
+        if lines is not None:
+            entry["line"] = lines[outcome.index]
+        results.append(entry)
+    return Response(orjson.dumps({"results": results}), 200, media_type="application/json")
+
+
+def _refusal(status: int, reason: str, message: str) -> GatewayError:
+    return GatewayError(status, reason, message)
+
+
+def _segment_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    body = {"success": False, "code": code, "message": message}
+    return Response(
+        orjson.dumps(body), status, headers=dict(headers or {}), media_type="application/json"
+    )
