@@ -1,16 +1,19 @@
 # The two quick-start commands (see README): `make demo` runs the main job on embedded
 # defaults, `make test` runs the whole test suite with lint and type checks. Both do their own
-# set-up on a fresh machine: uv (pinned) from PyPI, then the locked environment.
+# set-up on a fresh machine: uv (pinned) from PyPI, then the locked environment; the tests also
+# install the Kinesis emulator (kinesis-local, pinned in tools/kinesis-local) from npm.
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV := python3 -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: setup demo test check-style
+.PHONY: setup setup-test demo test check-style
 
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
+
+setup-test: setup
 	@test -d tools/kinesis-local/node_modules || npm ci --prefix tools/kinesis-local --no-audit --no-fund --silent
 
 demo: setup
@@ -21,7 +24,7 @@ check-style: setup
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 
-test: check-style
+test: setup-test check-style
 	$(RUN) refract lint
 	$(RUN) refract check --all
 	$(RUN) refract codegen --check
