@@ -251,14 +251,19 @@ class Gateway:
         if ref == latest:
             canonical = event
         else:
-            try:
-                canonical = upcast(event)
-            except UpcastError as exc:
-                return _reject(errors.UPCAST_FAILED, f"{exc.field or '/'}: {exc.reason}")
-            if latest is None or canonical.get("schema") != latest:
-                return _reject(errors.UPCAST_FAILED, f"/schema: no upcast path from {ref!r}")
-            upcast_from = ref
-            stats.upcasts[(name, version, latest.partition("/")[2])] += 1
+            if latest is not None and self._unknown_minor(name, version, latest):
+                # A version of the newest major registered after this gateway was built:
+                # minors are backward compatible, so it passes unchanged (docs/gateway.md).
+                canonical = event
+            else:
+                try:
+                    canonical = upcast(event)
+                except UpcastError as exc:
+                    return _reject(errors.UPCAST_FAILED, f"{exc.field or '/'}: {exc.reason}")
+                if latest is None or canonical.get("schema") != latest:
+                    return _reject(errors.UPCAST_FAILED, f"/schema: no upcast path from {ref!r}")
+                upcast_from = ref
+                stats.upcasts[(name, version, latest.partition("/")[2])] += 1
         pointers = _catalogue.DEDUP_KEYS.get(name, ())
         computed = dedup_key_for(name, canonical, pointers)
         sent = canonical.get("dedup_key")
@@ -276,6 +281,14 @@ class Gateway:
         if self._referral(name):
             self._classify(canonical, stats)
         return self.pii.apply(canonical), upcast_from
+
+    @staticmethod
+    def _unknown_minor(name: str, version: str, latest: str) -> bool:
+        """Whether ``version`` is in the newest major but unknown to the compiled upcasters."""
+        if version in _catalogue.VERSIONS.get(name, ()):
+            return False
+        major = latest.partition("/")[2].partition(".")[0]
+        return version.partition(".")[0] == major
 
     def _referral(self, name: str) -> bool:
         """Whether the newest version of ``name`` carries a referral object to classify."""
