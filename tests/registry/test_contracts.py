@@ -178,3 +178,31 @@ def test_generation_increases_on_every_write(registry: Registry) -> None:
     assert registry.generation() == after_register
     registry.set_config("signup", "FULL")
     assert registry.generation() > after_register
+
+
+def test_open_registry_on_postgresql_from_a_dsn() -> None:
+    """REFRACT_REGISTRY_DSN alone selects PostgreSQL (here with a search_path of its own)."""
+    import psycopg
+
+    from tests.registry.conftest import PG_DSN, pg_schema_name, require_pg
+
+    require_pg()
+    schema = pg_schema_name()
+    with psycopg.connect(PG_DSN, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        dsn = f"{PG_DSN}?options=-csearch_path%3D{schema}"
+        registry, keys = open_registry(Settings(registry_dsn=dsn), contracts=CONTRACTS)
+        assert registry.store.kind == "postgres"
+        assert registry.versions("signup") == ["1.0.0", "1.1.0"]
+        _, raw = keys.create("backend", "accounts")
+        assert keys.verify(raw) is not None
+        registry.store.close()
+        with psycopg.connect(PG_DSN) as connection:
+            count = connection.execute(
+                f'SELECT count(*) FROM "{schema}".registry_versions'
+            ).fetchone()
+        assert count is not None and count[0] == sum(len(v) for v in contracts().values())
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
