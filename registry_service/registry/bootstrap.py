@@ -1,7 +1,7 @@
 """Opening the registry the service runs on, and filling it on first start.
 
 `open_registry(settings)` picks the store (PostgreSQL when a DSN is configured, else SQLite at
-<data_dir>/registry.db) and, when the registry holds no subject yet, registers this
+<data_dir>/registry.db) and, when nothing was ever registered in it, registers this
 repository's contracts through the same rules as any client would (compatibility, lenses), so
 a fresh installation serves the contracts it was built with.
 """
@@ -42,7 +42,9 @@ def open_registry(
     """The registry and key store of this installation, loaded with `contracts` when empty."""
     store = open_store(settings)
     registry = Registry(store)
-    if contracts is not None and contracts.is_dir() and not registry.subjects(deleted=True):
+    # generation 0: nothing was ever registered or configured here (keys do not count), so
+    # an operator's later deletions are never undone by a restart
+    if contracts is not None and contracts.is_dir() and registry.generation() == 0:
         load_contracts(registry, contracts)
     return registry, KeyStore(store)
 

@@ -9,6 +9,7 @@ disagree about what a contract version looks like in the registry.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,6 @@ class ContractVersion:
 
     def body(self) -> dict[str, Any]:
         """The `POST /subjects/{s}/versions` body registering this version."""
-        import json
-
         body: dict[str, Any] = {
             "schemaType": "JSON",
             "schema": json.dumps(self.schema, separators=(",", ":"), ensure_ascii=False),

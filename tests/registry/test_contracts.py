@@ -156,10 +156,15 @@ def test_loading_the_repository_contracts(registry: Registry) -> None:
 
 
 def test_open_registry_loads_contracts_on_first_start_only(tmp_path: Path) -> None:
+    from registry_service.registry.keys import KeyStore
+    from registry_service.registry.sqlite_store import SqliteStore
+
     settings = Settings(data_dir=tmp_path)
+    KeyStore(SqliteStore(tmp_path / "registry.db")).create("web", "x")  # keys first: still fresh
     registry, _ = open_registry(settings, contracts=CONTRACTS)
     assert registry.versions("page_view") == ["1.0.0", "1.1.0", "2.0.0"]
-    registry.delete_subject("signup")  # an operator's decision survives a restart
+    registry.delete_subject("signup")  # an operator's decisions survive a restart
+    registry.delete_subject("signup", permanent=True)
     generation = registry.generation()
     registry.store.close()
     again, _ = open_registry(settings, contracts=CONTRACTS)
