@@ -73,6 +73,7 @@ async def read_body(
         async for chunk in request.stream():
             total += len(chunk)
             if total > max_body_bytes:
+                chunks.append(chunk)
                 head = b"".join(chunks)[:keep_bytes]
                 raise BodyError(
                     413,
