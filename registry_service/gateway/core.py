@@ -30,7 +30,7 @@ from refract_sdk.dedup import dedup_key_for
 from refract_sdk.errors import UpcastError
 from refract_sdk.upcasting import upcast
 
-from pipeline.streams.base import Record, SinkError, StreamSink, partition_key_for
+from pipeline.streams.base import MAX_RECORD_BYTES, Record, SinkError, StreamSink, partition_key_for
 from registry_service.gateway import errors
 from registry_service.gateway.errors import SinkUnavailable
 from registry_service.gateway.metrics import BatchStats, GatewayMetrics
@@ -39,6 +39,10 @@ from registry_service.gateway.validators import Compiled, ValidatorCache
 from registry_service.model import Outcome, Producer
 
 GATEWAY_VERSION = "refract-gateway/0.1.0"
+CLASSIFICATION_CACHE = 65536
+DEAD_LETTER_ALLOWANCE = 4096
+"""Room left under the stream's record limit for a dead letter's key: a payload that would
+make the record bigger is kept as base64 of its first dead_letter_payload_cap bytes."""
 
 
 class ClassificationLike(Protocol):
@@ -131,6 +135,11 @@ class Gateway:
         self.clock = clock
         self._latest = {name: f"{name}/{v}" for name, v in _catalogue.LATEST.items()}
         self._has_referral: dict[str, bool] = {}
+        self._classified: dict[tuple[Any, ...], dict[str, Any]] = {}
+        """Verdicts by classifier input: every event of a session carries the same landing URL,
+        referrer and UTM values, so most classifications repeat. Cleared when the classifier
+        loads new rules (it is keyed to the rules object in use)."""
+        self._classified_with: Any = None
 
     # -- the adapters' interface ----------------------------------------------------------------
 
@@ -169,8 +178,8 @@ class Gateway:
     ) -> Batch:
         """Verdicts and records for ``events``; nothing is written yet.
 
-        ``check_sizes=False`` skips the per-event byte limit when the caller knows the whole
-        body is below it (the HTTP route does, from the decompressed body size).
+        ``check_sizes=False`` skips the per-event byte limit (one serialization per event)
+        when the caller knows the whole body is below it.
         """
         self.validators.maybe_refresh()
         received_at = self.clock()
@@ -313,21 +322,44 @@ class Gateway:
             page_url = page.get("url")
         if page_url is None:
             page_url = event.get("deep_link_url")
-        verdict = self.classifier.classify(
-            page_url=page_url if isinstance(page_url, str) else None,
-            referrer=_str(referral.get("referrer_url")),
-            utm=utm or None,
-            app_referrer=_str(referral.get("app_referrer")),
-            click_ids=referral.get("click_ids") or None,
+        page_url = page_url if isinstance(page_url, str) else None
+        referrer = _str(referral.get("referrer_url"))
+        app_referrer = _str(referral.get("app_referrer"))
+        click_ids = referral.get("click_ids") or None
+        key = (
+            page_url,
+            referrer,
+            app_referrer,
+            tuple(utm.items()),
+            tuple(click_ids.items()) if isinstance(click_ids, dict) else None,
         )
-        referral["classification"] = {
-            "channel": verdict.channel,
-            "ai_platform": verdict.ai_platform,
-            "method": verdict.method,
-            "conflict": verdict.conflict,
-        }
+        rules = getattr(self.classifier, "rules", None)
+        if rules is not self._classified_with:  # new rules were loaded: forget old verdicts
+            self._classified.clear()
+            self._classified_with = rules
+        classification = self._classified.get(key)
+        if classification is None:
+            verdict = self.classifier.classify(
+                page_url=page_url,
+                referrer=referrer,
+                utm=utm or None,
+                app_referrer=app_referrer,
+                click_ids=click_ids,
+            )
+            classification = {
+                "channel": verdict.channel,
+                "ai_platform": verdict.ai_platform,
+                "method": verdict.method,
+                "conflict": verdict.conflict,
+            }
+            if len(self._classified) >= CLASSIFICATION_CACHE:
+                self._classified.pop(next(iter(self._classified)))
+            self._classified[key] = classification
+        referral["classification"] = dict(classification)
         event["referral"] = referral
-        stats.classifications[(verdict.channel, verdict.ai_platform or "none")] += 1
+        stats.classifications[
+            (classification["channel"], classification["ai_platform"] or "none")
+        ] += 1
 
     # -- records --------------------------------------------------------------------------------
 
@@ -359,6 +391,10 @@ class Gateway:
             body["payload"] = payload
         try:
             data = orjson.dumps(body)
+            if len(data) > MAX_RECORD_BYTES - DEAD_LETTER_ALLOWANCE:
+                return self.dead_letter_record(
+                    orjson.dumps(payload), reason, message, producer, origin, received_at
+                )
         except TypeError:  # not JSON after all (an adapter passed an object): keep its repr
             body.pop("payload", None)
             body["payload_base64"] = base64.b64encode(repr(payload).encode()).decode("ascii")

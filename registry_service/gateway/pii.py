@@ -21,9 +21,11 @@ rules in the warehouse, not removed here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,8 +34,20 @@ from refract_sdk import _catalogue
 Rule = tuple[tuple[str, ...], str]  # (pointer tokens, "ip" | "email" | "hash")
 
 
+_DOTTED_QUAD = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+).fullmatch
+
+
 def truncate_ip(value: str) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) network address of ``value``; None if it is no address."""
+    if _DOTTED_QUAD(value):  # the common case, without building ipaddress objects
+        return value.rpartition(".")[0] + ".0"
+    return _truncate_slow(value)
+
+
+@functools.lru_cache(maxsize=16384)
+def _truncate_slow(value: str) -> str | None:
     try:
         address = ipaddress.ip_address(value)
     except ValueError:

@@ -27,7 +27,7 @@ from tests.gateway.conftest import Service, example
 LIMITS = {
     "max_body_bytes": 40_000,
     "max_decompressed_bytes": 80_000,
-    "max_event_bytes": 16_000,
+    "max_event_bytes": 4_000,
     "max_batch_events": 20,
     "dead_letter_payload_cap": 2_000,
 }
@@ -241,7 +241,9 @@ def test_bad_input_matrix(
 def test_an_oversize_event_is_rejected_alone(small: Service) -> None:
     big = example("page_view", "2.0.0")
     big["event_id"] = str(uuid.uuid4())
-    big["page"]["title"] = "x" * 20_000
+    big["referral"]["referrer_url"] = "https://chatgpt.com/" + "x" * 2000
+    big["page"]["url"] = "https://app.promptflow.io/" + "y" * 2000
+    big["device"]["user_agent"] = "z" * 1000
     good = example("page_view", "2.0.0")
     response = post(small, json.dumps(batch(big, good)).encode())
     assert response.status_code == 200
