@@ -50,7 +50,22 @@ PAD_FIELDS = [
     ("deep_link_url",),
     ("notes",),
 ]
-WORDS = "pricing docs prompt flow team plan trial workspace agent eval chat api key model".split()
+WORDS = [
+    "pricing",
+    "docs",
+    "prompt",
+    "flow",
+    "team",
+    "plan",
+    "trial",
+    "workspace",
+    "agent",
+    "eval",
+    "chat",
+    "api",
+    "key",
+    "model",
+]
 
 
 class Templates:
@@ -190,7 +205,10 @@ def make_events(count: int, seed: int = 7) -> list[dict[str, Any]]:
     names = list(NEWEST_MIX)
     weights = list(NEWEST_MIX.values())
     newest = {
-        name: max((v for n, v in templates.examples if n == name), key=lambda s: tuple(map(int, s.split("."))))
+        name: max(
+            (v for n, v in templates.examples if n == name),
+            key=lambda s: tuple(map(int, s.split("."))),
+        )
         for name in names
     }
     events = []

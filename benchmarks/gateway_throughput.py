@@ -42,7 +42,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway_events import batches, make_events  # noqa: E402
+from gateway_events import batches, make_events
 
 PEAK = 120_000
 HEADROOM = 1.4
@@ -57,7 +57,7 @@ def build_gateway(data_dir: Path) -> tuple[Any, Any, Any]:
     settings = Settings(data_dir=data_dir, pii_key=b"bench")
     registry, keys = open_registry(settings)
     app = create_app(settings, registry=registry, keystore=keys, with_adapters=False)
-    key_id, raw = keys.create("web", "web-platform")
+    _key_id, raw = keys.create("web", "web-platform")
     return app.state.gateway, keys.verify(raw), registry
 
 
@@ -97,7 +97,9 @@ def in_process(count: int, seconds: float) -> float:
             parsed = orjson.loads(body)
             batch = gateway.process(parsed["events"], producer, "sdk", check_sizes=True)
             for o in batch.outcomes:
-                outcome_counts[o.reason or o.status] = outcome_counts.get(o.reason or o.status, 0) + 1
+                outcome_counts[o.reason or o.status] = (
+                    outcome_counts.get(o.reason or o.status, 0) + 1
+                )
 
         def floor(body: bytes) -> None:
             parsed = orjson.loads(body)
@@ -148,13 +150,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _client(url: str, key: str, bodies: list[bytes], seconds: float, connections: int, out: Any) -> None:
+def _client(
+    url: str, key: str, bodies: list[bytes], seconds: float, connections: int, out: Any
+) -> None:
     """Post gzip bodies on ``connections`` keep-alive connections for ``seconds``."""
     import asyncio
 
     import httpx
 
-    async def worker(client: httpx.AsyncClient, offset: int, stop: float, counts: list[int]) -> None:
+    async def worker(
+        client: httpx.AsyncClient, offset: int, stop: float, counts: list[int]
+    ) -> None:
         i = offset
         while time.monotonic() < stop:
             body = bodies[i % len(bodies)]
@@ -263,7 +269,9 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)

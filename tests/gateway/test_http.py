@@ -22,7 +22,7 @@ import orjson
 import pytest
 from refract_sdk import Emitter
 
-from tests.gateway.conftest import Service, example
+from tests.gateway.conftest import HAS_ADAPTERS, Service, example
 
 LIMITS = {
     "max_body_bytes": 40_000,
@@ -293,6 +293,9 @@ def test_health_readiness_metrics_and_docs(service: Service) -> None:
     assert httpx.get(f"{service.url}/docs").status_code == 200
     paths = httpx.get(f"{service.url}/openapi.json").json()["paths"]
     assert "/v1/events" in paths and "/healthz" in paths and "/metrics" in paths
+    assert any(p.startswith("/subjects") for p in paths), "the registry API is mounted"
+    if HAS_ADAPTERS:
+        assert "/v1/batch" in paths, "the Segment adapter is mounted"
 
 
 def test_readiness_fails_when_the_registry_is_gone(service: Service) -> None:
