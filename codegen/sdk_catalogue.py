@@ -63,6 +63,7 @@ def render_catalogue(catalogue: Catalogue) -> str:
     dedup: dict[str, tuple[str, ...]] = {}
     pii: dict[str, dict[str, str]] = {}
     models: dict[str, dict[str, str]] = {}
+    fields: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, event in sorted(catalogue.events.items()):
         if not event.versions:
             continue
@@ -77,6 +78,10 @@ def render_catalogue(catalogue: Catalogue) -> str:
             str(
                 v.version
             ): f"{SDK_PACKAGE}.events.{name}.{version_module(v.version)}:{class_name(name)}"
+            for v in event.versions
+        }
+        fields[name] = {
+            str(v.version): tuple(sorted(v.schema_set.schema.get("properties", {})))
             for v in event.versions
         }
     return (
@@ -95,5 +100,7 @@ def render_catalogue(catalogue: Catalogue) -> str:
         + "# event -> {instance JSON pointer in the newest version: 'direct' | 'indirect'}\n"
         + f"PII: dict[str, dict[str, str]] = {pii!r}\n\n"
         + "# event -> version -> 'module:Class' of the generated model\n"
-        + f"MODELS: dict[str, dict[str, str]] = {models!r}\n"
+        + f"MODELS: dict[str, dict[str, str]] = {models!r}\n\n"
+        + "# event -> version -> top-level properties (what an emitter may stamp into that version)\n"
+        + f"FIELDS: dict[str, dict[str, tuple[str, ...]]] = {fields!r}\n"
     )

@@ -79,13 +79,15 @@ def test_the_sdk_emitter_delivers_end_to_end(service: Service) -> None:
         with lock:
             errors.append((event, reason, message))
 
-    # No team/app: the examples carry their producer, and page_view 1.x has no producer
-    # field the emitter could stamp.
+    # team/app set: the emitter stamps producer only into versions that declare it
+    # (page_view 1.x has no producer field, so legacy events go out as they are).
     emitter = Emitter(
         service.url,
         service.write_key,
         flush_interval=0.05,
         on_error=on_error,
+        team="web-platform",
+        app="promptflow-web",
     )
     sent = []
     for i in range(50):
@@ -93,6 +95,7 @@ def test_the_sdk_emitter_delivers_end_to_end(service: Service) -> None:
         event["event_id"] = str(uuid.uuid4())
         event["page"]["view_id"] = str(uuid.uuid4())
         event.pop("dedup_key", None)
+        event.pop("producer", None)
         if i % 5 == 0:
             event = example("page_view", "1.1.0")
             event["event_id"] = str(uuid.uuid4())
@@ -111,6 +114,8 @@ def test_the_sdk_emitter_delivers_end_to_end(service: Service) -> None:
     assert all("classification" in r["event"]["referral"] for r in stored)
     # The SDK's own dedup keys were verified (a mismatch would have been rejected).
     assert all(r["event"]["dedup_key"] for r in stored if r["gateway"]["upcast_from"] is None)
+    native = [r["event"] for r in stored if r["gateway"]["upcast_from"] is None]
+    assert native and all(e["producer"]["team"] == "web-platform" for e in native)
     assert [(e[1], e[0]["event_id"]) for e in errors] == [("schema_violation", invalid["event_id"])]
     assert "/page/url" in errors[0][2]
     [letter] = service.dead_letters()

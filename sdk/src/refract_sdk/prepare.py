@@ -100,9 +100,10 @@ class Preparer:
         if "occurred_at" not in payload:
             payload["occurred_at"] = format_ms(tracked_at)
         payload.pop("sent_at", None)
-        if "producer" not in payload and self._producer is not None:
+        stampable = _stampable(payload)
+        if "producer" not in payload and self._producer is not None and "producer" in stampable:
             payload["producer"] = self._producer
-        if "dedup_key" not in payload and self._dedup is not None:
+        if "dedup_key" not in payload and self._dedup is not None and "dedup_key" in stampable:
             try:
                 key = self._dedup[0](payload)
             except Exception as exc:  # an event that cannot be upcast still gets sent
@@ -247,3 +248,17 @@ def describe(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, RefractError):
         return exc.reason, str(exc)
     return Reason.SERIALIZATION_ERROR, type(exc).__name__
+
+
+def _stampable(payload: Mapping[str, Any]) -> tuple[str, ...]:
+    """The top-level properties of the contract version a dict event names in `schema`.
+
+    Closed contracts reject unknown fields, so the emitter stamps `producer` and `dedup_key`
+    only into versions that declare them (legacy page_view 1.x has neither). An event naming
+    no known version gets every stamp: the gateway reports what is wrong with it.
+    """
+    from refract_sdk._catalogue import FIELDS
+
+    event, _, version = str(payload.get("schema", "")).partition("/")
+    known = FIELDS.get(event, {}).get(version)
+    return known if known is not None else ("producer", "dedup_key")
