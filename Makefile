@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 UV := python3 -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: setup setup-test demo test check-style
+.PHONY: setup setup-test demo test check-style bench
 
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -29,3 +29,8 @@ test: setup-test check-style
 	$(RUN) refract check --all
 	$(RUN) refract codegen --check
 	$(RUN) pytest -n 2 -p no:cacheprovider
+
+# Every benchmark, figures and same-run baselines printed (not part of the quick start).
+bench: setup
+	$(RUN) python benchmarks/sdk_emitter.py
+	$(RUN) python benchmarks/gateway_throughput.py
