@@ -88,6 +88,7 @@ def create_app(
                 region=settings.kinesis_region,
                 endpoint_url=settings.kinesis_endpoint,
                 dead_letter_stream=settings.dead_letter_stream_name,
+                max_retry_time=settings.kinesis_max_retry_seconds,
             )
             if settings.kinesis_stream
             else None

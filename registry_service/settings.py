@@ -57,6 +57,11 @@ class Settings:
     """REFRACT_KINESIS_REGION (default: boto3's own resolution, then us-east-1)."""
     kinesis_endpoint: str | None = None
     """REFRACT_KINESIS_ENDPOINT: e.g. http://127.0.0.1:4567 for kinesis-local."""
+    kinesis_max_retry_seconds: float = 30.0
+    """REFRACT_KINESIS_MAX_RETRY_SECONDS: how long one put() retries throttling, failed records
+    and refused connections before the request is answered 503. A request can wait for it
+    twice (the events stream, then the dead-letter rescue of its events): keep twice this below
+    the producers' request timeout (the SDK's is 10 s) when 503s must reach them."""
 
     admin_token_sha256: str | None = field(default=None, repr=False)
     """Digest of REFRACT_ADMIN_TOKEN (or REFRACT_ADMIN_TOKEN_SHA256 given directly)."""
@@ -146,6 +151,9 @@ class Settings:
             kinesis_dead_letter_stream=text("REFRACT_KINESIS_DEAD_LETTER_STREAM"),
             kinesis_region=text("REFRACT_KINESIS_REGION"),
             kinesis_endpoint=text("REFRACT_KINESIS_ENDPOINT"),
+            kinesis_max_retry_seconds=number(
+                "REFRACT_KINESIS_MAX_RETRY_SECONDS", cls.kinesis_max_retry_seconds
+            ),
             admin_token_sha256=admin_digest,
             read_auth=(text("REFRACT_READ_AUTH") or "0").lower() in ("1", "true", "yes", "on"),
             cors_origins=origins,

@@ -38,6 +38,7 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from psycopg import sql as pgsql
 from refract_sdk import Emitter
 
+from registry_service.settings import Settings, SettingsError
 from tests.gateway.conftest import example
 from tests.registry.conftest import PG_DSN, pg_schema_name, require_pg
 from tests.streams import conftest as stream_fixtures
@@ -340,6 +341,39 @@ def expected_key(event: dict[str, Any]) -> str:
     """docs/streams.md: user id, else anonymous id (of the upcast event)."""
     user = event["user"]
     return str(user.get("user_id") or user["anonymous_id"])
+
+
+# -- 0. the settings an operator gives ------------------------------------------------------------
+
+
+def test_production_settings_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "REFRACT_STREAM": "Kinesis",
+            "REFRACT_KINESIS_STREAM": "refract-events",
+            "REFRACT_KINESIS_REGION": "eu-west-1",
+            "REFRACT_KINESIS_ENDPOINT": "http://127.0.0.1:4568",
+            "REFRACT_KINESIS_MAX_RETRY_SECONDS": "2.5",
+            "REFRACT_REGISTRY_DSN": "postgresql://refract@db:5432/refract",
+            "REFRACT_ADMIN_TOKEN": ADMIN_TOKEN,
+        }
+    ).with_overrides(port=9000, host=None)
+    assert settings.stream == "kinesis"
+    assert settings.kinesis_stream == "refract-events"
+    assert settings.dead_letter_stream_name == "refract-events-dead-letters"
+    assert (settings.kinesis_region, settings.kinesis_endpoint) == (
+        "eu-west-1",
+        "http://127.0.0.1:4568",
+    )
+    assert settings.kinesis_max_retry_seconds == 2.5
+    assert settings.registry_dsn == "postgresql://refract@db:5432/refract"
+    assert (settings.port, settings.host) == (9000, "127.0.0.1"), "flags win, unset flags don't"
+    assert ADMIN_TOKEN not in repr(settings) and settings.admin_token_matches(ADMIN_TOKEN)
+    assert Settings.from_env({}).kinesis_max_retry_seconds == 30.0
+    with pytest.raises(SettingsError, match="REFRACT_KINESIS_MAX_RETRY_SECONDS"):
+        Settings.from_env({"REFRACT_KINESIS_MAX_RETRY_SECONDS": "soon"})
+    with pytest.raises(SettingsError, match="REFRACT_KINESIS_STREAM"):
+        Settings.from_env({"REFRACT_STREAM": "kinesis"})
 
 
 # -- 1. the production configuration, end to end ---------------------------------------------------
