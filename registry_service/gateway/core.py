@@ -26,12 +26,12 @@ from typing import Any, Protocol, cast
 
 import orjson
 from refract_sdk import _catalogue
-from refract_sdk.dedup import dedup_key_for
 from refract_sdk.errors import UpcastError
 from refract_sdk.upcasting import upcast
 
 from pipeline.streams.base import MAX_RECORD_BYTES, Record, SinkError, StreamSink, partition_key_for
 from registry_service.gateway import errors
+from registry_service.gateway.dedup import DedupPlan
 from registry_service.gateway.errors import SinkUnavailable
 from registry_service.gateway.metrics import BatchStats, GatewayMetrics
 from registry_service.gateway.pii import PiiRules
@@ -135,6 +135,9 @@ class Gateway:
         self.clock = clock
         self._latest = {name: f"{name}/{v}" for name, v in _catalogue.LATEST.items()}
         self._has_referral: dict[str, bool] = {}
+        self._dedup_plans = {
+            name: DedupPlan(name, pointers) for name, pointers in _catalogue.DEDUP_KEYS.items()
+        }
         self._classified: dict[tuple[Any, ...], dict[str, Any]] = {}
         """Verdicts by classifier input: every event of a session carries the same landing URL,
         referrer and UTM values, so most classifications repeat. Cleared when the classifier
@@ -273,10 +276,11 @@ class Gateway:
                     return _reject(errors.UPCAST_FAILED, f"/schema: no upcast path from {ref!r}")
                 upcast_from = ref
                 stats.upcasts[(name, version, latest.partition("/")[2])] += 1
-        pointers = _catalogue.DEDUP_KEYS.get(name, ())
-        computed = dedup_key_for(name, canonical, pointers)
+        plan = self._dedup_plans.get(name)
+        computed = plan.key(canonical) if plan is not None else None
         sent = canonical.get("dedup_key")
         if sent is not None and sent != computed:
+            pointers = plan.pointers if plan is not None else ()
             expected = computed if computed is not None else "none (a key field is absent)"
             return _reject(
                 errors.DEDUP_KEY_MISMATCH,
