@@ -4,7 +4,9 @@ Registered on the `refract` group in refract/cli.py. Embedded defaults need noth
 installed: a SQLite registry and local streams under --data-dir (default ./.refract), port
 8080. Production settings (PostgreSQL DSN, Kinesis streams, admin token, CORS origins, PII
 key, size limits) come from REFRACT_* environment variables (registry_service/settings.py,
-docs/gateway.md); flags win over the environment.
+docs/gateway.md); the registry DSN and the stream settings have flags too, and flags win over
+the environment. Secrets (admin token, PII key) have no flags: command lines are visible to
+every user of the machine.
 """
 
 from __future__ import annotations
@@ -26,12 +28,44 @@ import click
     help="Embedded registry and local streams (REFRACT_DATA_DIR, default ./.refract).",
 )
 @click.option(
+    "--registry-dsn",
+    default=None,
+    help="PostgreSQL DSN of the registry (REFRACT_REGISTRY_DSN; default: SQLite in --data-dir).",
+)
+@click.option(
+    "--stream",
+    type=click.Choice(["local", "kinesis"]),
+    default=None,
+    help="Where accepted events and dead letters go (REFRACT_STREAM, default local).",
+)
+@click.option(
+    "--kinesis-stream",
+    default=None,
+    help="Kinesis events stream; dead letters go to <name>-dead-letters (REFRACT_KINESIS_STREAM).",
+)
+@click.option("--kinesis-region", default=None, help="Kinesis region (REFRACT_KINESIS_REGION).")
+@click.option(
+    "--kinesis-endpoint",
+    default=None,
+    help="Kinesis endpoint URL, e.g. kinesis-local's (REFRACT_KINESIS_ENDPOINT).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
     show_default=True,
 )
-def serve_command(host: str | None, port: int | None, data_dir: Path | None, log_level: str) -> int:
+def serve_command(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    registry_dsn: str | None,
+    stream: str | None,
+    kinesis_stream: str | None,
+    kinesis_region: str | None,
+    kinesis_endpoint: str | None,
+    log_level: str,
+) -> int:
     """Serve the registry API, the ingestion gateway and the adapters (OpenAPI at /docs)."""
     import uvicorn
 
@@ -40,7 +74,16 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, log
     from registry_service.settings import Settings, SettingsError
 
     try:
-        settings = Settings.from_env().with_overrides(host=host, port=port, data_dir=data_dir)
+        settings = Settings.from_env().with_overrides(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            registry_dsn=registry_dsn,
+            stream=stream,
+            kinesis_stream=kinesis_stream,
+            kinesis_region=kinesis_region,
+            kinesis_endpoint=kinesis_endpoint,
+        )
         settings.check()
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None

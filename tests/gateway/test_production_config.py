@@ -247,12 +247,12 @@ class Fleet:
     tmp: Path
     servers: list[Server] = field(default_factory=list)
 
-    def start(self, env: dict[str, str]) -> Server:
+    def start(self, env: dict[str, str], *flags: str) -> Server:
         port = _free_port()
         log = self.tmp / f"serve-{port}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(
-                [str(REFRACT), "serve", "--port", str(port), "--log-level", "info"],
+                [str(REFRACT), "serve", "--port", str(port), "--log-level", "info", *flags],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -379,21 +379,51 @@ def test_production_settings_from_the_environment() -> None:
 # -- 1. the production configuration, end to end ---------------------------------------------------
 
 
-@pytest.mark.parametrize("store", ["postgres", "sqlite"])
+@pytest.mark.parametrize(
+    ("store", "configured_by"), [("postgres", "flags"), ("sqlite", "environment")]
+)
 def test_kinesis_and_registry_store_end_to_end(
-    store: str, streams: Streams, fleet: Fleet, tmp_path: Path, request: pytest.FixtureRequest
+    store: str,
+    configured_by: str,
+    streams: Streams,
+    fleet: Fleet,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     data_dir = tmp_path / "data"
-    if store == "postgres":
-        pg: PgSchema | None = request.getfixturevalue("pg_schema")
-        assert pg is not None
-        env = kinesis_env(streams, data_dir, REFRACT_REGISTRY_DSN=pg.dsn)
-    else:
-        pg = None
+    pg: PgSchema | None = request.getfixturevalue("pg_schema") if store == "postgres" else None
+    flags: list[str] = []
+    if configured_by == "environment":
         env = kinesis_env(streams, data_dir)
-    server = fleet.start(env)
+        if pg is not None:
+            env["REFRACT_REGISTRY_DSN"] = pg.dsn
+    else:
+        # Flags win over the environment: these variables name nothing that exists.
+        env = base_env(
+            data_dir,
+            REFRACT_STREAM="local",
+            REFRACT_KINESIS_STREAM="not-this-stream",
+            REFRACT_KINESIS_REGION="us-east-1",
+            REFRACT_REGISTRY_DSN="postgresql://nobody@127.0.0.1:1/nothing",
+        )
+        flags = [
+            "--data-dir",
+            str(data_dir),
+            "--stream",
+            "kinesis",
+            "--kinesis-stream",
+            streams.events,
+            "--kinesis-region",
+            streams.region,
+            "--kinesis-endpoint",
+            streams.kinesis.endpoint,
+        ]
+        if pg is not None:
+            flags += ["--registry-dsn", pg.dsn]
+    server = fleet.start(env, *flags)
     server.wait_ready()
-    key_id, write_key = create_key(env, "web-platform")
+    key_flags = ["--dsn", pg.dsn] if pg is not None and configured_by == "flags" else []
+    key_id, write_key = create_key(env, "web-platform", *key_flags)
 
     errors = Errors()
     emitter = Emitter(
