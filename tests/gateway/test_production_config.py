@@ -495,6 +495,7 @@ def test_kinesis_and_registry_store_end_to_end(
         assert hashlib.sha256(secret.encode()).hexdigest() in row
         assert not any(secret in str(value) or write_key in str(value) for value in row)
         assert not (data_dir / "registry.db").exists(), "no SQLite fallback"
+        assert not data_dir.exists() or not any(data_dir.iterdir()), "the replica is stateless"
     else:
         assert (data_dir / "registry.db").exists()
     assert not (data_dir / "streams").exists(), "no local streams with REFRACT_STREAM=kinesis"
