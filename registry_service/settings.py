@@ -57,11 +57,11 @@ class Settings:
     """REFRACT_KINESIS_REGION (default: boto3's own resolution, then us-east-1)."""
     kinesis_endpoint: str | None = None
     """REFRACT_KINESIS_ENDPOINT: e.g. http://127.0.0.1:4567 for kinesis-local."""
-    kinesis_max_retry_seconds: float = 30.0
+    kinesis_max_retry_seconds: float = 4.0
     """REFRACT_KINESIS_MAX_RETRY_SECONDS: how long one put() retries throttling, failed records
     and refused connections before the request is answered 503. A request can wait for it
-    twice (the events stream, then the dead-letter rescue of its events): keep twice this below
-    the producers' request timeout (the SDK's is 10 s) when 503s must reach them."""
+    twice (the events stream, then the dead-letter rescue of its events), so the default keeps
+    twice this (8 s) below the SDK's 10 s request timeout: producers see the 503 and retry."""
 
     admin_token_sha256: str | None = field(default=None, repr=False)
     """Digest of REFRACT_ADMIN_TOKEN (or REFRACT_ADMIN_TOKEN_SHA256 given directly)."""

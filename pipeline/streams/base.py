@@ -54,6 +54,13 @@ class StreamSink(Protocol):
         """Durably append `records` (in order per partition key) or raise `SinkError`."""
         ...
 
+    def probe(self) -> None:
+        """Raise `SinkError` unless the stream can accept writes now (for readiness checks).
+
+        Cheap and side-effect free: /readyz calls it on every probe.
+        """
+        ...
+
     def close(self) -> None:
         """Release the stream (files, locks, connections); idempotent."""
         ...

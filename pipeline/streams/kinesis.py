@@ -94,6 +94,18 @@ class KinesisSink:
         self._random = rng or random.Random()
         self._client = client if client is not None else _make_client(region, endpoint_url)
 
+    def probe(self) -> None:
+        """Ready when the stream exists and is ACTIVE or UPDATING (one DescribeStreamSummary)."""
+        try:
+            summary = self._client.describe_stream_summary(StreamName=self.stream_name)
+        except Exception as exc:  # botocore errors, refused connections, missing credentials
+            raise SinkError(
+                f"Kinesis stream {self.stream_name}: {type(exc).__name__}: {exc}"
+            ) from None
+        status = summary.get("StreamDescriptionSummary", {}).get("StreamStatus")
+        if status not in ("ACTIVE", "UPDATING"):
+            raise SinkError(f"Kinesis stream {self.stream_name}: status {status}")
+
     def put(self, records: Sequence[Record]) -> None:
         """Send `records`; returns once Kinesis accepted every one, else raises SinkError."""
         if not records:

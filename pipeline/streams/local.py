@@ -159,6 +159,13 @@ class LocalStream:
         """Records at offsets >= `from_offset`, at most `max_records` (see StreamReader.read)."""
         return self._reader.read(from_offset, max_records)
 
+    def probe(self) -> None:
+        """Ready while this writer is open and its directory still exists."""
+        if self._closed:
+            raise SinkError(f"local stream {self.directory}: closed")
+        if not self.directory.is_dir():
+            raise SinkError(f"local stream {self.directory}: directory is gone")
+
     def close(self) -> None:
         """Close the segment, leave a CLEAN marker (so the next open needs no gap), unlock."""
         with self._mutex:

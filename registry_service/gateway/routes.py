@@ -19,6 +19,7 @@ import anyio
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from pipeline.streams.base import SinkError
 from registry_service.gateway import errors
 from registry_service.gateway.auth import bearer_token, verify_key
 from registry_service.gateway.body import BodyError, read_body
@@ -172,6 +173,10 @@ async def _refuse(
     raise GatewayError(status, reason, message)
 
 
+READY_PROBE_SECONDS = 2.0
+"""How long /readyz waits for each stream to answer its probe."""
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -195,8 +200,15 @@ def health_router() -> APIRouter:
             ("events", gateway.events_sink),
             ("dead_letters", gateway.dead_letter_sink),
         ):
-            checks[name] = "ok" if sink is not None else "not open"
-            ready = ready and sink is not None
+            if sink is None:
+                checks[name], ready = "not open", False
+                continue
+            try:  # a reachable stream, not just an open handle: Kinesis may be down
+                with anyio.fail_after(READY_PROBE_SECONDS):
+                    await anyio.to_thread.run_sync(sink.probe, abandon_on_cancel=True)
+                checks[name] = "ok"
+            except (SinkError, TimeoutError) as exc:
+                checks[name], ready = f"unavailable: {str(exc) or 'probe timed out'}", False
         body = {"status": "ready" if ready else "not_ready", "checks": checks}
         return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")
 

@@ -217,18 +217,22 @@ class Server:
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, probe: str = "/readyz") -> None:
         def ready() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(
                     f"refract serve exited with {self.process.returncode}:\n{self.logs()[-3000:]}"
                 )
             try:
-                return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+                return httpx.get(f"{self.url}{probe}", timeout=3).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_for(f"{self.url}/readyz", ready, timeout)
+        wait_for(f"{self.url}{probe}", ready, timeout)
+
+    def wait_live(self, timeout: float = 60.0) -> None:
+        """Serving requests, though possibly not ready (a stream may be down on purpose)."""
+        self.wait_ready(timeout, probe="/healthz")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -369,7 +373,9 @@ def test_production_settings_from_the_environment() -> None:
     assert settings.registry_dsn == "postgresql://refract@db:5432/refract"
     assert (settings.port, settings.host) == (9000, "127.0.0.1"), "flags win, unset flags don't"
     assert ADMIN_TOKEN not in repr(settings) and settings.admin_token_matches(ADMIN_TOKEN)
-    assert Settings.from_env({}).kinesis_max_retry_seconds == 30.0
+    assert (
+        Settings.from_env({}).kinesis_max_retry_seconds == 4.0
+    )  # twice this stays under the SDK's 10 s request timeout
     with pytest.raises(SettingsError, match="REFRACT_KINESIS_MAX_RETRY_SECONDS"):
         Settings.from_env({"REFRACT_KINESIS_MAX_RETRY_SECONDS": "soon"})
     with pytest.raises(SettingsError, match="REFRACT_KINESIS_STREAM"):
@@ -518,7 +524,10 @@ def test_kinesis_unreachable_answers_503_and_the_sdk_keeps_the_events(
         REFRACT_KINESIS_MAX_RETRY_SECONDS="0.5",
     )
     server = fleet.start(env)
-    server.wait_ready()
+    server.wait_live()
+    readiness = httpx.get(f"{server.url}/readyz", timeout=5)
+    assert readiness.status_code == 503, readiness.text
+    assert readiness.json()["checks"]["events"].startswith("unavailable")
     _, write_key = create_key(env, "web-platform", "--data-dir", str(data_dir))
 
     started = time.monotonic()
@@ -571,7 +580,10 @@ def test_a_missing_events_stream_answers_503_and_rescues_into_dead_letters(
     data_dir = tmp_path / "data"
     env = kinesis_env(streams, data_dir)
     server = fleet.start(env)
-    server.wait_ready()
+    server.wait_live()
+    readiness = httpx.get(f"{server.url}/readyz", timeout=5).json()
+    assert readiness["checks"]["events"].startswith("unavailable")
+    assert readiness["checks"]["dead_letters"] == "ok"
     key_id, write_key = create_key(env, "web-platform", "--data-dir", str(data_dir))
     event = page_view()
     response = post(server.url, write_key, event)

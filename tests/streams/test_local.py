@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -275,3 +276,17 @@ def test_partition_key_follows_the_user() -> None:
     assert len(long) == 64 and long == partition_key_for({"user": {"user_id": "x" * 300}})
     with pytest.raises(SinkError, match="no user id"):
         partition_key_for({"user": None})
+
+
+def test_probe_reports_a_closed_or_vanished_stream(tmp_path: Path) -> None:
+    closed = LocalStream(tmp_path / "closed")
+    closed.probe()  # open and present: ready
+    closed.close()
+    with pytest.raises(SinkError, match="closed"):
+        closed.probe()
+    vanished = LocalStream(tmp_path / "vanished")
+    shutil.rmtree(tmp_path / "vanished")
+    with pytest.raises(SinkError, match="directory is gone"):
+        vanished.probe()
+    (tmp_path / "vanished").mkdir()  # let close() leave its marker somewhere
+    vanished.close()
