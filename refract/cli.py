@@ -173,16 +173,7 @@ def check(
     if fmt == "json":
         document = outcome.to_json()
         document["compatible"] = ok
-        document["lint"] = [
-            {
-                "file": f.file,
-                "line": f.line,
-                "column": f.column,
-                "rule": f.rule,
-                "message": f.message,
-            }
-            for f in findings
-        ]
+        document["lint"] = [output.finding_json(f) for f in findings]
         emit(json.dumps(document, indent=2, ensure_ascii=False))
     elif fmt == "github":
         lines = [output.findings_github(findings)] if findings else []

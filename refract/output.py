@@ -154,20 +154,22 @@ def findings_text(findings: Sequence[FindingLike]) -> str:
     return "\n".join(lines)
 
 
+def finding_json(finding: FindingLike) -> dict[str, Any]:
+    """One lint finding as `--format json` prints it (lint and check share the shape)."""
+    return {
+        "file": finding.file,
+        "line": finding.line,
+        "column": finding.column,
+        "rule": finding.rule,
+        "message": finding.message,
+    }
+
+
 def findings_json(findings: Sequence[FindingLike]) -> str:
     return json.dumps(
         {
             "clean": not findings,
-            "findings": [
-                {
-                    "file": f.file,
-                    "line": f.line,
-                    "column": f.column,
-                    "rule": f.rule,
-                    "message": f.message,
-                }
-                for f in findings
-            ],
+            "findings": [finding_json(f) for f in findings],
         },
         indent=2,
         ensure_ascii=False,
