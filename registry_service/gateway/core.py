@@ -39,7 +39,6 @@ from registry_service.gateway.validators import Compiled, ValidatorCache
 from registry_service.model import Outcome, Producer
 
 GATEWAY_VERSION = "refract-gateway/0.1.0"
-CLASSIFICATION_CACHE = 65536
 DEAD_LETTER_ALLOWANCE = 4096
 """Room left under the stream's record limit for a dead letter's key: a payload that would
 make the record bigger is kept as base64 of its first dead_letter_payload_cap bytes."""
@@ -138,11 +137,6 @@ class Gateway:
         self._dedup_plans = {
             name: DedupPlan(name, pointers) for name, pointers in _catalogue.DEDUP_KEYS.items()
         }
-        self._classified: dict[tuple[Any, ...], dict[str, Any]] = {}
-        """Verdicts by classifier input: every event of a session carries the same landing URL,
-        referrer and UTM values, so most classifications repeat. Cleared when the classifier
-        loads new rules (it is keyed to the rules object in use)."""
-        self._classified_with: Any = None
 
     # -- the adapters' interface ----------------------------------------------------------------
 
@@ -343,40 +337,23 @@ class Gateway:
         referrer = _str(referral.get("referrer_url"))
         app_referrer = _str(referral.get("app_referrer"))
         click_ids = referral.get("click_ids") or None
-        key = (
-            page_url,
-            referrer,
-            app_referrer,
-            tuple(utm.items()),
-            tuple(click_ids.items()) if isinstance(click_ids, dict) else None,
+        # The classifier caches its verdicts by the few signals that decide them (not by the
+        # landing URL, which is nearly always new): registry_service/referral/classifier.py.
+        verdict = self.classifier.classify(
+            page_url=page_url,
+            referrer=referrer,
+            utm=utm or None,
+            app_referrer=app_referrer,
+            click_ids=click_ids,
         )
-        rules = getattr(self.classifier, "rules", None)
-        if rules is not self._classified_with:  # new rules were loaded: forget old verdicts
-            self._classified.clear()
-            self._classified_with = rules
-        classification = self._classified.get(key)
-        if classification is None:
-            verdict = self.classifier.classify(
-                page_url=page_url,
-                referrer=referrer,
-                utm=utm or None,
-                app_referrer=app_referrer,
-                click_ids=click_ids,
-            )
-            classification = {
-                "channel": verdict.channel,
-                "ai_platform": verdict.ai_platform,
-                "method": verdict.method,
-                "conflict": verdict.conflict,
-            }
-            if len(self._classified) >= CLASSIFICATION_CACHE:
-                self._classified.pop(next(iter(self._classified)))
-            self._classified[key] = classification
-        referral["classification"] = dict(classification)
+        referral["classification"] = {
+            "channel": verdict.channel,
+            "ai_platform": verdict.ai_platform,
+            "method": verdict.method,
+            "conflict": verdict.conflict,
+        }
         event["referral"] = referral
-        stats.classifications[
-            (classification["channel"], classification["ai_platform"] or "none")
-        ] += 1
+        stats.classifications[(verdict.channel, verdict.ai_platform or "none")] += 1
 
     # -- records --------------------------------------------------------------------------------
 

@@ -13,16 +13,28 @@ Decision order (docs/referral-classification.md has the full table and the reaso
 
 `conflict` is true when a recognised UTM verdict and a readable, external referrer disagree
 (a paid UTM arriving from a search engine or social network is consistent, not a conflict).
+
+`Classifier.classify` reads from its inputs only what can change the verdict (the `Signals`:
+cleaned utm_source and utm_medium, whether another UTM field is set, whether a known click id
+is present, the app referrers' keys, the web referrer's normalised host and whether it is the
+landing page's own host), with one urlsplit of the landing URL and a query parse only when the
+query can hold a UTM field or click id. The verdict is cached by those signals in a bounded LRU
+that belongs to the rules in force, so a reload starts an empty one. Landing URLs are nearly all
+distinct; their signals are few. `Classifier.classify_uncached` is the direct reading of the
+decision order above, kept as the reference the fast path is tested against.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from registry_service.referral.rules import (
     RULES_DIR,
@@ -42,6 +54,9 @@ from registry_service.referral.signals import (
 )
 
 log = logging.getLogger(__name__)
+
+VERDICT_CACHE = 16384
+"""Verdicts remembered per rules version, by signals (least recently used dropped first)."""
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _CARRIERS_OF_PAID = frozenset({"search", "social"})
@@ -66,6 +81,38 @@ class Classification:
         }
 
 
+class Signals(NamedTuple):
+    """What of one event's inputs can change its classification (the verdict cache's key)."""
+
+    utm_source: str | None  # trimmed, lowercased, None when absent or blank
+    utm_medium: str | None
+    other_utm: bool  # utm_campaign, utm_term or utm_content set
+    click_id: bool  # a click id the rules know, explicit or in the landing URL's query
+    app_keys: tuple[str, ...]  # app_key() of an app URI in app_referrer, then in referrer
+    web: tuple[str | None, bool] | None  # web referrer: (host or None, is an unlisted page host)
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+class _Loaded:
+    """Rules in force with the verdict cache that belongs to them."""
+
+    __slots__ = ("click_names", "decide", "rules")
+
+    def __init__(self, rules: CompiledRules, maxsize: int) -> None:
+        self.rules = rules
+        # A query must contain (lowercased) "utm_" or a click id's name for parse_qsl to find
+        # a UTM field or click id there, unless it is percent-encoded ('%'): names are only
+        # unquoted and lowercased, and '+' only ever becomes a space.
+        self.click_names = tuple(sorted(rules.click_ids))
+        self.decide = functools.lru_cache(maxsize=maxsize)(functools.partial(_decide, rules))
+
+
 class Classifier:
     """Classifies referral signals with rules read from a file, reloaded when it changes.
 
@@ -76,21 +123,37 @@ class Classifier:
     edit must not stop ingestion. `last_error` keeps the reason for /readyz and operators.
     """
 
-    def __init__(self, rules: Path = RULES_DIR, *, check_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        rules: Path = RULES_DIR,
+        *,
+        check_interval: float = 1.0,
+        cache_size: int = VERDICT_CACHE,
+    ) -> None:
         self._source = Path(rules)
         self._interval = check_interval
+        self._cache_size = cache_size
         self._lock = threading.Lock()
         self.last_error: str | None = None
         path = self._current_file()
         self._identity = _identity(path)
-        self._rules = load_rules(path)
+        self._loaded = _Loaded(load_rules(path), cache_size)
         self._checked = time.monotonic()
 
     @property
     def rules(self) -> CompiledRules:
         """The rules in force (after a reload check)."""
         self._maybe_reload()
-        return self._rules
+        return self._loaded.rules
+
+    @property
+    def _rules(self) -> CompiledRules:
+        return self._loaded.rules
+
+    def cache_info(self) -> CacheInfo:
+        """Hits and misses of the verdict cache of the rules in force (since they loaded)."""
+        info = self._loaded.decide.cache_info()
+        return CacheInfo(info.hits, info.misses, info.maxsize or 0, info.currsize)
 
     @property
     def rules_version(self) -> str:
@@ -116,7 +179,8 @@ class Classifier:
                 self._identity = identity  # do not re-read the same bad file every second
                 log.error("referral rules not reloaded, keeping %s: %s", self._rules.version, exc)
                 return False
-            self._rules, self._identity, self.last_error = rules, identity, None
+            self._loaded = _Loaded(rules, self._cache_size)  # old verdicts go with old rules
+            self._identity, self.last_error = identity, None
             log.info("referral rules %s loaded from %s", rules.version, path)
             return True
 
@@ -141,7 +205,36 @@ class Classifier:
         `page_url` is the landing URL: UTM parameters and click ids missing from `utm` and
         `click_ids` are read from its query string. `utm` keys are the parameter names
         (`utm_source`, ...). `referrer` may itself be an app URI.
+
+        The verdict is `classify_uncached`'s, looked up by `signals()` in the verdict cache.
         """
+        self._maybe_reload()
+        loaded = self._loaded
+        return loaded.decide(_signals(loaded, page_url, referrer, utm, app_referrer, click_ids))
+
+    def signals(
+        self,
+        *,
+        page_url: str | None = None,
+        referrer: str | None = None,
+        utm: Mapping[str, str] | None = None,
+        app_referrer: str | None = None,
+        click_ids: Mapping[str, str] | None = None,
+    ) -> Signals:
+        """The signals `classify` decides on (and caches by), with the rules in force."""
+        self._maybe_reload()
+        return _signals(self._loaded, page_url, referrer, utm, app_referrer, click_ids)
+
+    def classify_uncached(
+        self,
+        *,
+        page_url: str | None = None,
+        referrer: str | None = None,
+        utm: Mapping[str, str] | None = None,
+        app_referrer: str | None = None,
+        click_ids: Mapping[str, str] | None = None,
+    ) -> Classification:
+        """`classify` read directly off the decision order, without signals or cache."""
         rules = self.rules
         params = query_params(page_url)
         utm_values = {
@@ -166,6 +259,125 @@ class Classifier:
         if any_utm:
             return Classification("referral", None, "utm", False)
         return Classification("direct", None, "none", False)
+
+
+def _signals(
+    loaded: _Loaded,
+    page_url: str | None,
+    referrer: str | None,
+    utm: Mapping[str, str] | None,
+    app_referrer: str | None,
+    click_ids: Mapping[str, str] | None,
+) -> Signals:
+    """The inputs reduced to what `_decide` needs; agrees with `classify_uncached`."""
+    rules = loaded.rules
+    # Explicit UTM values win over the landing URL's; its query only fills the gaps.
+    if utm:
+        source = _clean(utm.get("utm_source"))
+        medium = _clean(utm.get("utm_medium"))
+        other = any(_clean(utm.get(f)) for f in _OTHER_UTM_FIELDS)
+    else:
+        source = medium = None
+        other = False
+    # The landing URL: split once (like query_params and url_host, which both split
+    # page_url.strip() and give up on a ValueError), its query parsed only when it may
+    # hold a click id or a UTM field that is still missing.
+    page_parts = None
+    params: dict[str, str] = {}
+    if page_url:
+        try:
+            page_parts = urlsplit(page_url.strip())
+        except ValueError:
+            page_parts = None
+        query = page_parts.query if page_parts is not None else ""
+        if query:
+            lowered = query.lower()
+            if (
+                "%" in query
+                or ((source is None or medium is None or not other) and "utm_" in lowered)
+                or any(name in lowered for name in loaded.click_names)
+            ):
+                for name, value in parse_qsl(query, keep_blank_values=False):
+                    params.setdefault(name.lower(), value)
+    if params:
+        source = source or _clean(params.get("utm_source"))
+        medium = medium or _clean(params.get("utm_medium"))
+        other = other or any(_clean(params.get(f)) for f in _OTHER_UTM_FIELDS)
+    click = _has_click_id(rules, params, click_ids)
+
+    referrer = referrer.strip() if referrer else None
+    app_keys = tuple(app_key(a) for a in (app_referrer, referrer) if a and is_app_uri(a))
+    web: tuple[str | None, bool] | None = None
+    if referrer and not is_app_uri(referrer):
+        host = url_host(referrer)
+        own = False  # only read when no rule knows the host (_host_verdict)
+        if host is not None and page_parts is not None and lookup_host(host, rules.hosts) is None:
+            own = _parts_host(page_parts) == host
+        web = (host, own)
+    return Signals(source, medium, other, click, app_keys, web)
+
+
+_OTHER_UTM_FIELDS = ("utm_campaign", "utm_term", "utm_content")
+
+
+def _parts_host(parts: SplitResult) -> str | None:
+    """url_host() of the URL `parts` was split from."""
+    try:
+        hostname = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
+        return None
+    return normalise_host(hostname)
+
+
+def _decide(rules: CompiledRules, signals: Signals) -> Classification:
+    """The classification of `signals` (the decision order of the module docstring)."""
+    source, medium, other_utm, click, app_keys, web = signals
+    utm_verdict = _utm_verdict(rules, source, medium)
+    referrer_verdict: Verdict | None
+    if app_keys:
+        referrer_verdict, referrer_method = ("referral", None), "app_referrer"
+        for key in app_keys:
+            known = rules.app_referrers.get(key)
+            if known is not None:
+                referrer_verdict = known
+                break
+        else:
+            if web is not None:
+                found = _host_verdict(rules, web)
+                if found[0] not in ("referral", "unknown"):
+                    referrer_verdict, referrer_method = found, "referrer"
+    elif web is not None:
+        referrer_verdict, referrer_method = _host_verdict(rules, web), "referrer"
+    else:
+        referrer_verdict, referrer_method = None, "none"
+    conflict = (
+        utm_verdict is not None
+        and referrer_verdict is not None
+        and _disagree(utm_verdict, referrer_verdict)
+    )
+    if utm_verdict is not None:
+        return Classification(utm_verdict[0], utm_verdict[1], "utm", conflict)
+    if click:
+        return Classification("paid", None, "click_id", False)
+    any_utm = source is not None or medium is not None or other_utm
+    if referrer_verdict is not None and not (any_utm and referrer_verdict[0] in _UNINFORMATIVE):
+        return Classification(referrer_verdict[0], referrer_verdict[1], referrer_method, False)
+    if any_utm:
+        return Classification("referral", None, "utm", False)
+    return Classification("direct", None, "none", False)
+
+
+def _host_verdict(rules: CompiledRules, web: tuple[str | None, bool]) -> Verdict:
+    """_web_verdict() of a referrer already reduced to (host, is the page's host)."""
+    host, own = web
+    if host is None:
+        return ("unknown", None)
+    verdict = lookup_host(host, rules.hosts)
+    if verdict is not None:
+        return verdict
+    return ("internal", None) if own else ("referral", None)
 
 
 def _clean(value: str | None) -> str | None:
