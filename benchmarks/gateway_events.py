@@ -3,7 +3,10 @@
 Built from the contracts' own examples (so they look like production traffic: real user
 agents, landing URLs with UTM parameters, CRM owners), each given fresh ids and padded to a
 size drawn between 1.5 and 3 KB by lengthening a free-text field the contract allows to be
-long. 20% are older contract versions that need upcasting, 5% are invalid (a required field
+long. Every http(s) URL (landing page, referrer, deep link) carries a fixed-width visit token in
+its query string, which `stamp` rewrites to a value never used before: replaying the same events
+would otherwise let any cache keyed by the landing URL answer everything after the first pass,
+whereas real landing URLs are nearly all distinct (paths, query strings, click ids). 20% are older contract versions that need upcasting, 5% are invalid (a required field
 dropped, a value of the wrong type, a malformed URL or timestamp). Valid events carry the dedup
 key the SDK would have computed, so the gateway verifies rather than computes it.
 """
@@ -137,9 +140,53 @@ def _enrich(event: dict[str, Any], validator: Any) -> None:
                 event[field] = before
 
 
+VISIT_PARAM = "visit"
+VISIT_DIGITS = 16
+_VISIT_BLANK = f"{VISIT_PARAM}={'0' * VISIT_DIGITS}"
+_VISIT_TOKEN = re.compile(rb"(?<=[?&]" + VISIT_PARAM.encode() + rb"=)[0-9a-f]{%d}" % VISIT_DIGITS)
+
+
+def _add_visit_tokens(event: dict[str, Any], validator: Any) -> None:
+    """Give every http(s) URL of the event a visit token (where the contract allows it)."""
+    for parent, key in _url_fields(event):
+        original = parent[key]
+        base, hash_mark, fragment = original.partition("#")
+        joiner = "&" if "?" in base else "?"
+        parent[key] = f"{base}{joiner}{_VISIT_BLANK}{hash_mark}{fragment}"
+        if not validator.is_valid(event):
+            parent[key] = original
+
+
+def _url_fields(node: Any) -> list[tuple[dict[str, Any], str]]:
+    found: list[tuple[dict[str, Any], str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str) and value.startswith(("http://", "https://")):
+                found.append((node, key))
+            elif isinstance(value, dict):
+                found += _url_fields(value)
+    return found
+
+
+class Stamper:
+    """Rewrites the visit tokens of request bodies to values never used before."""
+
+    def __init__(self) -> None:
+        self.next = 1
+
+    def _token(self, _match: re.Match[bytes]) -> bytes:
+        value = self.next
+        self.next += 1
+        return b"%0*x" % (VISIT_DIGITS, value)
+
+    def stamp(self, body: bytes) -> bytes:
+        return _VISIT_TOKEN.sub(self._token, body)
+
+
 def _pad(event: dict[str, Any], target: int, validator: Any, rng: random.Random) -> None:
     """Lengthen free-text fields until the event is about ``target`` bytes, staying valid."""
     _enrich(event, validator)
+    _add_visit_tokens(event, validator)
     for path in [*PAD_FIELDS, *_string_paths(event)]:
         parent: Any = event
         for step in path[:-1]:
