@@ -6,8 +6,9 @@ happened to it, without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Source = Literal["web", "mobile", "backend", "crm"]
 Origin = Literal["sdk", "segment", "crm", "logs"]
@@ -43,3 +44,18 @@ class Outcome:
             body["reason"] = self.reason
             body["message"] = self.message
         return body
+
+
+def json_kind(value: Any) -> str:
+    """A JSON value's kind as error messages name it ("a string", "an object", "null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, Mapping) else type(value).__name__

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from registry_service.adapters.errors import failed
-from registry_service.model import Producer
+from registry_service.model import Producer, json_kind
 
 ADAPTER_VERSION = "1.0.0"
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
@@ -75,11 +75,11 @@ def timestamp(value: Any, where: str) -> str:
     the access-log `10/Oct/2026:13:55:36 +0000`. A time without an offset is taken as UTC.
     """
     if isinstance(value, bool) or value is None:
-        raise failed(f"{where}: expected a timestamp, found {_kind(value)}")
+        raise failed(f"{where}: expected a timestamp, found {json_kind(value)}")
     if isinstance(value, int | float):
         return format_ms(_from_epoch(float(value), where))
     if not isinstance(value, str):
-        raise failed(f"{where}: expected a timestamp, found {_kind(value)}")
+        raise failed(f"{where}: expected a timestamp, found {json_kind(value)}")
     text = value.strip()
     if text.replace(".", "", 1).isdigit():
         return format_ms(_from_epoch(float(text), where))
@@ -175,23 +175,6 @@ def put(target: dict[str, Any], key: str, value: Any) -> None:
     """Set `key` only when there is a value: absent stays absent, never null or empty."""
     if value is not None and value != "" and value != {}:
         target[key] = value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, Mapping) else type(value).__name__
-
-
-kind = _kind
 
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")

@@ -36,7 +36,7 @@ from registry_service.gateway.errors import SinkUnavailable
 from registry_service.gateway.metrics import BatchStats, GatewayMetrics
 from registry_service.gateway.pii import PiiRules
 from registry_service.gateway.validators import Compiled, ValidatorCache
-from registry_service.model import Outcome, Producer
+from registry_service.model import Outcome, Producer, json_kind
 
 GATEWAY_VERSION = "refract-gateway/0.1.0"
 DEAD_LETTER_ALLOWANCE = 4096
@@ -236,7 +236,7 @@ class Gateway:
         """(reason, message) for a rejection, else (canonical event, upcast_from)."""
         if not isinstance(event, dict):
             return _reject(
-                errors.SCHEMA_VIOLATION, f"/: an event is a JSON object, found {_kind(event)}"
+                errors.SCHEMA_VIOLATION, f"/: an event is a JSON object, found {json_kind(event)}"
             )
         if check_sizes:
             size = len(orjson.dumps(event))
@@ -252,7 +252,7 @@ class Gateway:
                     errors.SCHEMA_VIOLATION, "/schema: missing (expected '<event>/<version>')"
                 )
             return _reject(
-                errors.SCHEMA_VIOLATION, f"/schema: expected a string, found {_kind(ref)}"
+                errors.SCHEMA_VIOLATION, f"/schema: expected a string, found {json_kind(ref)}"
             )
         name, _, version = ref.partition("/")
         if not name or not version:
@@ -461,19 +461,3 @@ class Gateway:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
