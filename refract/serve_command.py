@@ -43,6 +43,11 @@ import click
     default=None,
     help="Kinesis events stream; dead letters go to <name>-dead-letters (REFRACT_KINESIS_STREAM).",
 )
+@click.option(
+    "--kinesis-dead-letter-stream",
+    default=None,
+    help="Kinesis dead-letter stream (REFRACT_KINESIS_DEAD_LETTER_STREAM).",
+)
 @click.option("--kinesis-region", default=None, help="Kinesis region (REFRACT_KINESIS_REGION).")
 @click.option(
     "--kinesis-endpoint",
@@ -62,6 +67,7 @@ def serve_command(
     registry_dsn: str | None,
     stream: str | None,
     kinesis_stream: str | None,
+    kinesis_dead_letter_stream: str | None,
     kinesis_region: str | None,
     kinesis_endpoint: str | None,
     log_level: str,
@@ -81,6 +87,7 @@ def serve_command(
             registry_dsn=registry_dsn,
             stream=stream,
             kinesis_stream=kinesis_stream,
+            kinesis_dead_letter_stream=kinesis_dead_letter_stream,
             kinesis_region=kinesis_region,
             kinesis_endpoint=kinesis_endpoint,
         )

@@ -409,6 +409,7 @@ def test_kinesis_and_registry_store_end_to_end(
             data_dir,
             REFRACT_STREAM="local",
             REFRACT_KINESIS_STREAM="not-this-stream",
+            REFRACT_KINESIS_DEAD_LETTER_STREAM="not-these-dead-letters",
             REFRACT_KINESIS_REGION="us-east-1",
             REFRACT_REGISTRY_DSN="postgresql://nobody@127.0.0.1:1/nothing",
         )
@@ -419,6 +420,8 @@ def test_kinesis_and_registry_store_end_to_end(
             "kinesis",
             "--kinesis-stream",
             streams.events,
+            "--kinesis-dead-letter-stream",
+            streams.dead_letters,
             "--kinesis-region",
             streams.region,
             "--kinesis-endpoint",
