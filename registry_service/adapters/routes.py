@@ -7,6 +7,12 @@ letters (adapter_failed, unmapped_event) in the same write as the batch's other 
 their original payload and the producer, so nothing is lost and one request costs one write per
 stream. Responses are written only after the streams accepted the records.
 
+Segment routes also take what analytics.js sends from browsers: the write key as the body's
+top-level `writeKey` when the request has no Authorization header (a header, when present,
+wins), and the short paths /v1/t, /v1/p, /v1/s, /v1/i, /v1/b. Without a header the body is
+read (within the same limits) and parsed before authentication. The `writeKey` field is
+removed from the body before mapping or dead-lettering, so no stream record carries a key.
+
 Segment routes answer in Segment's shapes: 200 `{"success": true}` once the batch is processed
 (also when some messages were dead-lettered: Segment accepts partial batches), and
 `{"success": false, "code": <reason>, "message": ...}` for a refused request (400 bad JSON or
@@ -26,7 +32,7 @@ from fastapi import APIRouter, Request, Response
 from registry_service.adapters import crm, logs, segment
 from registry_service.adapters.errors import AdapterError
 from registry_service.gateway import errors
-from registry_service.gateway.auth import basic_auth_producer
+from registry_service.gateway.auth import basic_auth_producer, verify_key
 from registry_service.gateway.body import BodyError, read_body
 from registry_service.gateway.errors import GatewayError
 from registry_service.gateway.requests import dead_letter_request
@@ -51,19 +57,27 @@ _SEGMENT_ERROR = {
 }
 
 
+# analytics.js's short paths, aliases of the long ones.
+SHORT_PATHS = {"t": "track", "p": "page", "s": "screen", "i": "identify", "b": "batch"}
+
+
 def adapters_router() -> APIRouter:
     router = APIRouter(tags=["adapters"])
-    for call in ("batch", *segment.CALLS):
+    paths = [(call, call) for call in ("batch", *segment.CALLS)]
+    paths += list(SHORT_PATHS.items())
+    for path, call in paths:
+        alias = "" if path == call else f" (analytics.js alias of /v1/{call})"
         router.add_api_route(
-            f"/v1/{call}",
+            f"/v1/{path}",
             _segment_endpoint(None if call == "batch" else call),
             methods=["POST"],
-            summary=f"Segment HTTP Tracking API: {call}",
+            summary=f"Segment HTTP Tracking API: {call}{alias}",
             description=(
-                "Segment-compatible: the write key is the basic-auth user name, gzip bodies are "
-                "accepted, responses are Segment's. Messages are mapped onto the canonical "
-                "contracts (docs/adapters.md); unmappable ones are dead-lettered and the "
-                "request still answers 200, as Segment does."
+                "Segment-compatible: the write key is the basic-auth user name (or, without an "
+                "Authorization header, the body's `writeKey`), gzip bodies are accepted, "
+                "responses are Segment's. Messages are mapped onto the canonical contracts "
+                "(docs/adapters.md); unmappable ones are dead-lettered and the request still "
+                "answers 200, as Segment does."
             ),
             responses={
                 200: _SEGMENT_OK,
@@ -119,9 +133,7 @@ def adapters_router() -> APIRouter:
 def _segment_endpoint(call: str | None) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         try:
-            producer = await basic_auth_producer(request)
-            data = await _read(request, producer, "segment", _refusal)
-            body = await _json(request, producer, "segment", data, _refusal)
+            producer, data, body = await _segment_request(request)
             if call is None:
                 try:
                     messages, context = segment.batch_messages(body)
@@ -157,6 +169,50 @@ def _segment_endpoint(call: str | None) -> Callable[[Request], Any]:
     return endpoint
 
 
+async def _segment_request(request: Request) -> tuple[Producer, bytes, Any]:
+    """The producer, body bytes and parsed body of a Segment request.
+
+    An Authorization header, when present, decides (basic auth or Bearer, as on every adapter
+    route). Without one the key is the body's top-level `writeKey` (analytics.js), so the body
+    is read within the limits and parsed first; a body that is too large, not gzip or not JSON
+    is refused as with a header, only without a producer. The `writeKey` field is removed from
+    the returned body (and the bytes re-serialized) so that no dead letter carries the key.
+    """
+    if "authorization" in request.headers:
+        producer = await basic_auth_producer(request)
+        data = await _read(request, producer, "segment", _refusal)
+        body = await _json(request, producer, "segment", data, _refusal)
+        body, data, _ = _without_write_key(body, data)
+        return producer, data, body
+    data = await _read(request, None, "segment", _refusal)
+    body = await _json(request, None, "segment", data, _refusal)
+    body, data, raw_key = _without_write_key(body, data)
+    found = await verify_key(request, raw_key)
+    if found is None:
+        message = (
+            "missing write key (basic auth with the write key as user name, or the body's writeKey)"
+            if raw_key is None
+            else "unknown or revoked write key"
+        )
+        await dead_letter_request(
+            request, errors.UNAUTHORIZED, message, None, "segment", body=data, parsed=body
+        )
+        raise GatewayError(
+            401, errors.UNAUTHORIZED, message, {"WWW-Authenticate": 'Bearer realm="refract"'}
+        )
+    return found, data, body
+
+
+def _without_write_key(body: Any, data: bytes) -> tuple[Any, bytes, str | None]:
+    """The body without its top-level `writeKey`, its bytes, and the key (None if absent)."""
+    if not isinstance(body, dict) or "writeKey" not in body:
+        return body, data, None
+    raw = body["writeKey"]
+    stripped = {k: v for k, v in body.items() if k != "writeKey"}
+    key = raw if isinstance(raw, str) and raw else None
+    return stripped, orjson.dumps(stripped), key
+
+
 def _map(raw: Any, adapter: Callable[[Any], dict[str, Any]]) -> Item:
     try:
         return raw, adapter(raw)
@@ -175,7 +231,7 @@ def _map(raw: Any, adapter: Callable[[Any], dict[str, Any]]) -> Item:
 
 async def _read(
     request: Request,
-    producer: Producer,
+    producer: Producer | None,
     origin: str,
     error: Callable[[int, str, str], GatewayError],
 ) -> bytes:
@@ -197,7 +253,7 @@ async def _read(
 
 async def _json(
     request: Request,
-    producer: Producer,
+    producer: Producer | None,
     origin: str,
     data: bytes,
     error: Callable[[int, str, str], GatewayError],

@@ -201,3 +201,102 @@ def test_retried_segment_message_is_one_event_id(service: Service) -> None:
         assert post(service, "/v1/page", PAGE, service.basic()).status_code == 200
     ids = {r["event"]["event_id"] for r in service.events()}
     assert ids == {PAGE["messageId"]}
+
+
+SIGNUP = {"properties": {"method": "email", "plan": "free"}}
+
+
+def test_segment_write_key_in_the_body_without_a_header(service: Service) -> None:
+    track = {"writeKey": service.key, "userId": "u1", "event": "Signed Up", **SIGNUP}
+    response = post(service, "/v1/track", track, {})
+    assert response.status_code == 200 and response.json() == {"success": True}
+    batch = {"writeKey": service.key, "batch": [PAGE, {"type": "group", "userId": "u1"}]}
+    assert post(service, "/v1/batch", batch, {}, gzipped=True).json() == {"success": True}
+    records = service.events()
+    assert sorted(r["event"]["event_name"] for r in records) == ["page_view", "signup"]
+    assert {r["gateway"]["origin"] for r in records} == {"segment"}
+    [letter] = service.dead_letters()
+    assert letter["reason"] == "unmapped_event"
+    assert letter["producer"]["name"] == "promptflow-web"
+    # the key is transport, not payload: no stream record carries it
+    unmapped = {"writeKey": service.key, "userId": "u1", "event": "Button Clicked"}
+    assert post(service, "/v1/track", unmapped, {}).status_code == 200
+    assert service.key not in json.dumps(service.dead_letters())
+    assert service.key not in json.dumps(service.events())
+
+
+def test_segment_authorization_header_beats_the_body_write_key(service: Service) -> None:
+    track = {"writeKey": "rfk_nope_nope", "userId": "u1", "event": "Signed Up", **SIGNUP}
+    assert post(service, "/v1/track", track, service.basic()).status_code == 200
+    assert [r["event"]["event_name"] for r in service.events()] == ["signup"]
+    # a valid body key does not rescue a bad header
+    good_body = {"writeKey": service.key, "userId": "u2", "event": "Signed Up", **SIGNUP}
+    refused = post(service, "/v1/track", good_body, service.basic("rfk_nope_nope"))
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
+    assert len(service.events()) == 1
+
+
+def test_segment_unknown_body_write_key_is_401_and_dead_lettered(service: Service) -> None:
+    track = {"writeKey": "rfk_nope_nope", "userId": "u1", "event": "Signed Up", **SIGNUP}
+    response = post(service, "/v1/track", track, {})
+    assert response.status_code == 401
+    assert response.json() == {
+        "success": False,
+        "code": "unauthorized",
+        "message": "unknown or revoked write key",
+    }
+    batch = {"writeKey": "rfk_nope_nope", "batch": [PAGE]}
+    assert post(service, "/v1/b", batch, {}).status_code == 401
+    not_a_key = post(service, "/v1/t", {"writeKey": 42, "userId": "u1"}, {})
+    assert not_a_key.status_code == 401 and "missing write key" in not_a_key.json()["message"]
+    letters = service.dead_letters()
+    assert [d["reason"] for d in letters] == ["unauthorized"] * 3
+    assert letters[0]["payload"] == {"userId": "u1", "event": "Signed Up", **SIGNUP}
+    assert letters[1]["payload"] == PAGE and letters[1]["producer"] is None
+    assert service.events() == []
+
+
+def test_segment_body_key_request_keeps_the_body_limits_and_json_checks(
+    service: Service,
+) -> None:
+    big = {"writeKey": service.key, "batch": [PAGE] * 5000}
+    response = post(service, "/v1/batch", big, {})
+    assert response.status_code == 400 and response.json()["code"] == "payload_too_large"
+    broken = service.client.post(
+        "/v1/t", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400 and broken.json()["code"] == "malformed_json"
+    reasons = [d["reason"] for d in service.dead_letters()]
+    assert reasons[0] == "payload_too_large" and reasons[-1] == "malformed_json"
+    assert service.events() == []
+
+
+def test_segment_short_paths_of_analytics_js(service: Service) -> None:
+    page = {k: v for k, v in PAGE.items() if k != "type"}
+    track = {"userId": "u1", "event": "Signed Up", **SIGNUP}
+    identify = {"userId": "u1", "anonymousId": "anon-1", "traits": {"email": "a@example.com"}}
+    screen = {"userId": "u1", "name": "Home", "context": {"sessionId": "s1"}}
+    trial = {
+        "type": "track",
+        "userId": "u1",
+        "event": "Trial Started",
+        "properties": {
+            "trial_id": "trl_ABCDEFGH12",
+            "trial_plan_name": "Growth",
+            "trial_start_date": "2026-03-14T00:00:00Z",
+            "trial_end_date": "2026-03-28T00:00:00Z",
+        },
+    }
+    for path, body in (
+        ("/v1/p", page),
+        ("/v1/t", track),
+        ("/v1/i", identify),
+        ("/v1/s", screen),
+        ("/v1/b", {"batch": [trial]}),
+    ):
+        response = post(service, path, {**body, "writeKey": service.key}, {})
+        assert response.status_code == 200 and response.json() == {"success": True}, path
+    names = sorted(r["event"]["event_name"] for r in service.events())
+    assert names == ["identify", "page_view", "screen_view", "signup", "trial_started"]
+    assert service.dead_letters() == []
+    assert post(service, "/v1/t", track, service.basic()).status_code == 200
