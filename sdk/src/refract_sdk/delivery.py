@@ -144,7 +144,64 @@ class Ledger:
         self.count("retries", 1)
 
 
-class SyncSender:
+class _Sender:
+    """What the thread and asyncio senders share: when an attempt may start, with which
+    timeout, and what a retryable failure turns into. Only posting and waiting differ."""
+
+    def __init__(
+        self,
+        options: EmitterOptions,
+        ledger: Ledger,
+        deadline: Callable[[], float | None],
+        stopped: threading.Event | asyncio.Event,
+    ) -> None:
+        self._options = options
+        self._ledger = ledger
+        self._deadline = deadline
+        self._stopped = stopped
+
+    def _schedule(self) -> RetrySchedule:
+        options = self._options
+        return RetrySchedule(options.backoff_base, options.backoff_max, options.max_retry_time)
+
+    def _attempt_timeout(self, events: list[PreparedEvent]) -> float | None:
+        """The timeout for the next attempt, or None after settling the batch as undelivered
+        (the emitter was closed, or close() is out of time: start no new attempt)."""
+        if self._stopped.is_set():
+            self._ledger.give_up(events, Reason.UNDELIVERED_AT_CLOSE, "the emitter was closed")
+            return None
+        deadline = self._deadline()
+        timeout = self._options.request_timeout
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._ledger.give_up(events, Reason.UNDELIVERED_AT_CLOSE, "close() timed out")
+                return None
+            timeout = min(timeout, remaining)
+        return timeout
+
+    def _encode(self, events: list[PreparedEvent]) -> bytes:
+        return encode_batch(events, now_ms(), self._options.gzip_level)
+
+    def _retry_delay(
+        self, events: list[PreparedEvent], outcome: Outcome, schedule: RetrySchedule
+    ) -> float | None:
+        """How long to wait before retrying, or None once the batch is settled."""
+        if not isinstance(outcome, Retryable):
+            self._ledger.settle(events, outcome)
+            return None
+        delay = schedule.next_delay(outcome.retry_after, self._deadline())
+        if delay is None:
+            closing = self._deadline() is not None
+            reason = Reason.UNDELIVERED_AT_CLOSE if closing else Reason.RETRIES_EXHAUSTED
+            self._ledger.give_up(events, reason, f"last failure: {outcome.reason}")
+            return None
+        log.info("refract: batch failed (%s), retrying in %.2fs", outcome.reason, delay)
+        self._ledger.retried()
+        return delay
+
+
+class SyncSender(_Sender):
     """Sends one batch in the current thread with retries; used by the thread and sync modes."""
 
     def __init__(
@@ -156,46 +213,22 @@ class SyncSender:
         deadline: Callable[[], float | None],
         stopped: threading.Event,
     ) -> None:
-        self._options = options
+        super().__init__(options, ledger, deadline, stopped)
         self.transport = transport
-        self._ledger = ledger
-        self._deadline = deadline
-        self._stopped = stopped
+        self._stop_event = stopped
         """Set when sending must stop at once (close timed out): no further attempt starts."""
 
     def send(self, events: list[PreparedEvent]) -> None:
-        options = self._options
-        schedule = RetrySchedule(options.backoff_base, options.backoff_max, options.max_retry_time)
-        while True:
-            if self._stopped.is_set():
-                self._ledger.give_up(events, Reason.UNDELIVERED_AT_CLOSE, "the emitter was closed")
-                return
-            deadline = self._deadline()
-            timeout = options.request_timeout
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:  # close() is out of time: start no new attempt
-                    self._ledger.give_up(events, Reason.UNDELIVERED_AT_CLOSE, "close() timed out")
-                    return
-                timeout = min(timeout, remaining)
-            body = encode_batch(events, now_ms(), options.gzip_level)
-            outcome: Outcome = self.transport.post(body, timeout)
-            if not isinstance(outcome, Retryable):
-                self._ledger.settle(events, outcome)
-                return
-            delay = schedule.next_delay(outcome.retry_after, self._deadline())
+        schedule = self._schedule()
+        while (timeout := self._attempt_timeout(events)) is not None:
+            outcome: Outcome = self.transport.post(self._encode(events), timeout)
+            delay = self._retry_delay(events, outcome, schedule)
             if delay is None:
-                closing = self._deadline() is not None
-                reason = Reason.UNDELIVERED_AT_CLOSE if closing else Reason.RETRIES_EXHAUSTED
-                self._ledger.give_up(events, reason, f"last failure: {outcome.reason}")
                 return
-            log.info("refract: batch failed (%s), retrying in %.2fs", outcome.reason, delay)
-            self._ledger.retried()
-            if self._stopped.wait(delay):
-                continue  # loop head settles the batch as undelivered
+            self._stop_event.wait(delay)  # a set event ends the wait; the loop head settles
 
 
-class AsyncSender:
+class AsyncSender(_Sender):
     """The asyncio twin of ``SyncSender``."""
 
     def __init__(
@@ -207,39 +240,16 @@ class AsyncSender:
         deadline: Callable[[], float | None],
         stopped: asyncio.Event,
     ) -> None:
-        self._options = options
+        super().__init__(options, ledger, deadline, stopped)
         self.transport = transport
-        self._ledger = ledger
-        self._deadline = deadline
-        self._stopped = stopped
+        self._stop_event = stopped
 
     async def send(self, events: list[PreparedEvent]) -> None:
-        options = self._options
-        schedule = RetrySchedule(options.backoff_base, options.backoff_max, options.max_retry_time)
-        while True:
-            if self._stopped.is_set():
-                self._ledger.give_up(events, Reason.UNDELIVERED_AT_CLOSE, "the emitter was closed")
-                return
-            deadline = self._deadline()
-            timeout = options.request_timeout
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:  # close() is out of time: start no new attempt
-                    self._ledger.give_up(events, Reason.UNDELIVERED_AT_CLOSE, "close() timed out")
-                    return
-                timeout = min(timeout, remaining)
-            body = encode_batch(events, now_ms(), options.gzip_level)
-            outcome: Outcome = await self.transport.post(body, timeout)
-            if not isinstance(outcome, Retryable):
-                self._ledger.settle(events, outcome)
-                return
-            delay = schedule.next_delay(outcome.retry_after, self._deadline())
+        schedule = self._schedule()
+        while (timeout := self._attempt_timeout(events)) is not None:
+            outcome: Outcome = await self.transport.post(self._encode(events), timeout)
+            delay = self._retry_delay(events, outcome, schedule)
             if delay is None:
-                closing = self._deadline() is not None
-                reason = Reason.UNDELIVERED_AT_CLOSE if closing else Reason.RETRIES_EXHAUSTED
-                self._ledger.give_up(events, reason, f"last failure: {outcome.reason}")
                 return
-            log.info("refract: batch failed (%s), retrying in %.2fs", outcome.reason, delay)
-            self._ledger.retried()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), delay)
+                await asyncio.wait_for(self._stop_event.wait(), delay)
