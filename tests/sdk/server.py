@@ -119,6 +119,17 @@ def _process(recorder: Recorder, body: bytes, epoch: int) -> dict[str, Any]:
     return {"results": results}
 
 
+def _sent_at(body: bytes) -> str | None:
+    """The batch's `sent_at` (stamped when the client encoded it), for requests not parsed
+    further; None when the body is not a gzipped JSON batch."""
+    try:
+        batch = json.loads(gzip.decompress(body))
+    except (OSError, ValueError):
+        return None
+    value = batch.get("sent_at") if isinstance(batch, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def build_app(recorder: Recorder) -> Any:
     app = FastAPI()
 
@@ -140,8 +151,9 @@ def build_app(recorder: Recorder) -> Any:
                 media_type="application/json",
             )
         if fault is not None and fault.kind == "status":
+            sent_at = _sent_at(body)
             with recorder.lock:
-                recorder.requests.append(Received(time.monotonic(), fault.status, [], None))
+                recorder.requests.append(Received(time.monotonic(), fault.status, [], sent_at))
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             return Response(
                 json.dumps({"error": fault.error, "message": f"scripted {fault.status}"}),
