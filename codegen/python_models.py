@@ -74,7 +74,7 @@ def render_version_module(version: EventVersion, source: str) -> str:
     docstring = (
         f'"""Models of `{version.ref}` ({title}), generated from {source}.\n\n'
         f"`{name}` is the event; the other classes are its nested objects.\n"
-        '"""\n'
+        '"""\n\n'  # blank line spelled out: black < 26 only adds it when no comment precedes
     )
     text = (
         header(source)

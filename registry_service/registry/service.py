@@ -127,7 +127,7 @@ def _optional_int(body: Mapping[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise RegistryError(errors.BAD_REQUEST, f"'{key}' must be a positive integer")
-    return value
+    return int(value)
 
 
 @dataclass
