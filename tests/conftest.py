@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+# kinesis-local: one emulator per test session (xdist worker) for every test that asks for it.
+pytest_plugins = ["tests.support.kinesis_local"]
+
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from tests.compat.test_confluent_conformance import agreement

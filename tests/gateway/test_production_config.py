@@ -9,7 +9,7 @@ Emitter. What reaches the streams is read back with boto3 GetRecords, shard by s
 registry's tables are queried directly.
 
 Without kinesis-local or PostgreSQL these tests skip locally and fail with CI=true (the
-convention of tests/streams/conftest.py and tests/registry/conftest.py).
+convention of tests/support/kinesis_local.py and tests/registry/conftest.py).
 """
 
 from __future__ import annotations
@@ -41,10 +41,7 @@ from refract_sdk import Emitter
 from registry_service.settings import Settings, SettingsError
 from tests.gateway.conftest import example
 from tests.registry.conftest import PG_DSN, pg_schema_name, require_pg
-from tests.streams import conftest as stream_fixtures
-from tests.streams.conftest import KinesisLocal
-
-kinesis_local = stream_fixtures.kinesis_local  # the session's kinesis-local, reused
+from tests.support.kinesis_local import KinesisLocal
 
 REFRACT = Path(sys.executable).parent / "refract"
 ADMIN_TOKEN = "production-admin-token"

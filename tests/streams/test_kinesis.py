@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.streams import KinesisOptions, Record, SinkError, open_sink
 from pipeline.streams.kinesis import MAX_CALL_BYTES, MAX_CALL_RECORDS, KinesisSink
-from tests.streams.conftest import KinesisLocal
 from tests.streams.faults import Fault, FaultyKinesis
+from tests.support.kinesis_local import KinesisLocal
 
 FAST = {"backoff_base": 0.001, "backoff_max": 0.01}
 

@@ -1,4 +1,5 @@
-"""Fixtures of the stream tests: one kinesis-local per test session (per xdist worker).
+"""The kinesis-local fixture, registered for the whole suite (tests/conftest.py): one emulator per
+test session (per xdist worker), shared by the stream, gateway and pipeline tests.
 
 kinesis-local (tools/kinesis-local, installed by `make setup`) is started on free ports with
 its certificate path set (it cannot find it when started outside its package folder), and
