@@ -226,9 +226,12 @@ def assess(
     for lag in lags or []:
         if lag.oldest_received_at is not None:
             ages.append((now - lag.oldest_received_at).total_seconds())
-    kinesis_lag = document.get("stream_lag_ms")
-    if lags is None and isinstance(kinesis_lag, dict):
-        ages += [float(v) / 1000 for v in kinesis_lag.values() if isinstance(v, int | float)]
+    if lags is None:  # Kinesis: MillisBehindLatest per shard, as the runner last saw it
+        for shards in (document.get("stream_lag") or {}).values():
+            for shard in (shards or {}).values():
+                behind = (shard or {}).get("millis_behind")
+                if isinstance(behind, int | float):
+                    ages.append(float(behind) / 1000)
     unbuilt = parse_time(document.get("unbuilt_since"))
     if unbuilt is not None:
         ages.append((now - unbuilt).total_seconds())

@@ -315,3 +315,7 @@ from refract.registry_command import keys_group, registry_group  # noqa: E402 (o
 
 cli.add_command(registry_group)
 cli.add_command(keys_group)
+
+from refract.pipeline_command import pipeline_group  # noqa: E402 (one-line registration)
+
+cli.add_command(pipeline_group)
