@@ -336,8 +336,6 @@ class PipelineRunner:
         except Exception as exc:
             log.debug("dbt raised", exc_info=True)
             return BuildOutcome(False, time.monotonic() - started, [_one_line(exc)])
-        finally:
-            _release_dbt_connections()
         return BuildOutcome(result.success, result.elapsed_s, list(result.failures))
 
     # -- the loader --------------------------------------------------------------------------------
@@ -486,17 +484,6 @@ def kinesis_client(region: str | None, endpoint: str | None) -> Any:
         endpoint_url=endpoint,
         config=Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=15),
     )
-
-
-def _release_dbt_connections() -> None:
-    """Close the connections dbt keeps after an invocation: dbt-duckdb holds the DuckDB file
-    (and its lock) open otherwise, so no other process could even read it between builds."""
-    try:
-        from dbt.adapters.factory import cleanup_connections
-
-        cleanup_connections()  # type: ignore[no-untyped-call]
-    except Exception:  # never fail a build step over housekeeping
-        log.debug("dbt connection cleanup failed", exc_info=True)
 
 
 def _warehouse_location(data_dir: Path, warehouse: str | Path | None, target: Target) -> str:
