@@ -17,8 +17,9 @@ Decision order (docs/referral-classification.md has the full table and the reaso
 `Classifier.classify` reads from its inputs only what can change the verdict (the `Signals`:
 cleaned utm_source and utm_medium, whether another UTM field is set, whether a known click id
 is present, the app referrers' keys, the web referrer's normalised host and whether it is the
-landing page's own host), with one urlsplit of the landing URL and a query parse only when the
-query can hold a UTM field or click id. The verdict is cached by those signals in a bounded LRU
+landing page's own host), reading the landing URL once (signals.split_web for plain http(s)
+URLs, with exactly urlsplit's result; urlsplit for anything else) and its query only when it
+can hold a UTM field or click id. The verdict is cached by those signals in a bounded LRU
 that belongs to the rules in force, so a reload starts an empty one. Landing URLs are nearly all
 distinct; their signals are few. `Classifier.classify_uncached` is the direct reading of the
 decision order above, kept as the reference the fast path is tested against.
@@ -28,13 +29,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import SplitResult, parse_qsl, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from registry_service.referral.rules import (
     RULES_DIR,
@@ -48,9 +50,13 @@ from registry_service.referral.signals import (
     app_key,
     is_app_uri,
     lookup_host,
+    normalise_cached,
     normalise_host,
+    parse_query,
     query_params,
+    split_web,
     url_host,
+    web_host,
 )
 
 log = logging.getLogger(__name__)
@@ -102,7 +108,7 @@ class CacheInfo(NamedTuple):
 class _Loaded:
     """Rules in force with the verdict cache that belongs to them."""
 
-    __slots__ = ("click_names", "decide", "rules")
+    __slots__ = ("click_names", "click_search", "decide", "rules")
 
     def __init__(self, rules: CompiledRules, maxsize: int) -> None:
         self.rules = rules
@@ -110,7 +116,17 @@ class _Loaded:
         # a UTM field or click id there, unless it is percent-encoded ('%'): names are only
         # unquoted and lowercased, and '+' only ever becomes a space.
         self.click_names = tuple(sorted(rules.click_ids))
+        # One scan of the lowered query for any of them (a search, not a parse).
+        self.click_search = (
+            re.compile("|".join(re.escape(name) for name in self.click_names)).search
+            if self.click_names
+            else _never
+        )
         self.decide = functools.lru_cache(maxsize=maxsize)(functools.partial(_decide, rules))
+
+
+def _never(_text: str) -> None:
+    return None
 
 
 class Classifier:
@@ -275,46 +291,69 @@ def _signals(
     if utm:
         source = _clean(utm.get("utm_source"))
         medium = _clean(utm.get("utm_medium"))
-        other = any(_clean(utm.get(f)) for f in _OTHER_UTM_FIELDS)
+        other = bool(
+            _clean(utm.get("utm_campaign"))
+            or _clean(utm.get("utm_term"))
+            or _clean(utm.get("utm_content"))
+        )
     else:
         source = medium = None
         other = False
-    # The landing URL: split once (like query_params and url_host, which both split
-    # page_url.strip() and give up on a ValueError), its query parsed only when it may
-    # hold a click id or a UTM field that is still missing.
-    page_parts = None
+    # The landing URL: read once (like query_params and url_host, which both split
+    # page_url.strip() and give up on a ValueError), by split_web when it is a plain http(s)
+    # URL, else by urlsplit; its query parsed only when it may hold a click id or a UTM field
+    # that is still missing.
+    page: tuple[str, str] | SplitResult | None = None
     params: dict[str, str] = {}
     if page_url:
-        try:
-            page_parts = urlsplit(page_url.strip())
-        except ValueError:
-            page_parts = None
-        query = page_parts.query if page_parts is not None else ""
+        stripped = page_url.strip()
+        page = split_web(stripped)
+        if page is not None:
+            query = page[1]
+        else:
+            try:
+                page = urlsplit(stripped)
+            except ValueError:
+                page = None
+            query = page.query if page is not None else ""
         if query:
             lowered = query.lower()
             if (
                 "%" in query
                 or ((source is None or medium is None or not other) and "utm_" in lowered)
-                or any(name in lowered for name in loaded.click_names)
+                or loaded.click_search(lowered) is not None
             ):
-                for name, value in parse_qsl(query, keep_blank_values=False):
-                    params.setdefault(name.lower(), value)
+                params = parse_query(query)
     if params:
-        source = source or _clean(params.get("utm_source"))
-        medium = medium or _clean(params.get("utm_medium"))
-        other = other or any(_clean(params.get(f)) for f in _OTHER_UTM_FIELDS)
-    click = _has_click_id(rules, params, click_ids)
+        get = params.get
+        source = source or _clean(get("utm_source"))
+        medium = medium or _clean(get("utm_medium"))
+        other = other or bool(
+            _clean(get("utm_campaign")) or _clean(get("utm_term")) or _clean(get("utm_content"))
+        )
+    click = _has_click_id(rules, params, click_ids) if params or click_ids else False
 
-    referrer = referrer.strip() if referrer else None
-    app_keys = tuple(app_key(a) for a in (app_referrer, referrer) if a and is_app_uri(a))
+    if referrer:
+        referrer = referrer.strip()
+    app_keys: tuple[str, ...] = ()
+    if app_referrer or referrer:
+        app_keys = tuple(app_key(a) for a in (app_referrer, referrer) if a and is_app_uri(a))
     web: tuple[str | None, bool] | None = None
     if referrer and not is_app_uri(referrer):
-        host = url_host(referrer)
+        host = web_host(referrer)
         own = False  # only read when no rule knows the host (_host_verdict)
-        if host is not None and page_parts is not None and lookup_host(host, rules.hosts) is None:
-            own = _parts_host(page_parts) == host
+        if host is not None and page is not None and lookup_host(host, rules.hosts) is None:
+            own = _page_host(page) == host
         web = (host, own)
     return Signals(source, medium, other, click, app_keys, web)
+
+
+def _page_host(page: tuple[str, str] | SplitResult) -> str | None:
+    """url_host() of the landing URL, from split_web's (host, query) or urlsplit's parts."""
+    if isinstance(page, SplitResult):
+        return _parts_host(page)
+    host = page[0]
+    return normalise_cached(host) if host else None
 
 
 _OTHER_UTM_FIELDS = ("utm_campaign", "utm_term", "utm_content")
