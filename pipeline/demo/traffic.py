@@ -266,6 +266,7 @@ class Simulation:
         pages = 1 + min(7, int(rng.expovariate(0.6)))
         if user.kind == "mobile":
             self.app_open(user, touch, session, moment, first_visit, delay)
+            moment += timedelta(milliseconds=rng.randint(400, 2500))  # the first screen renders
         previous: str | None = None
         landing_path = rng.choice(LANDING_PATHS)
         for number in range(pages):
