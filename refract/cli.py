@@ -195,20 +195,6 @@ def check(
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
-@cli.command()
-def demo() -> int:
-    """The main job on embedded defaults: lint and check this repository's own contracts."""
-    from compat.history import check_all
-    from compat.lint import lint as run_lint
-
-    root = _default_contracts_root().resolve()
-    findings = run_lint([root])
-    outcome = check_all(root)
-    emit(f"Refract contract check of {output.relative(root)}")
-    emit(output.check_table(outcome, findings))
-    return EXIT_OK if outcome.ok and not findings else EXIT_FINDINGS
-
-
 def emit(text: str) -> None:
     """Print one block to stdout, surviving a reader that stopped reading (`refract ... | head`).
 
@@ -319,3 +305,7 @@ cli.add_command(keys_group)
 from refract.pipeline_command import pipeline_group  # noqa: E402 (one-line registration)
 
 cli.add_command(pipeline_group)
+
+from refract.demo_command import demo_command  # noqa: E402 (one-line registration)
+
+cli.add_command(demo_command)
