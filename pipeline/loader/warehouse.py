@@ -262,12 +262,14 @@ def _dead_letter_json(row: DeadLetterRow, loaded_at: str) -> bytes:
     )
 
 
+# payload and gateway are read as VARCHAR (DuckDB then gives an object's JSON text) and cast
+# to JSON by the insert: measured ~1.5x faster than reading them as JSON. Safe because the
+# parser only lets objects through there; dead-letter payloads can be any JSON value (a
+# string would come out unquoted as VARCHAR), so they are read as JSON.
 _DUCK_EVENT_TYPES = {
     "occurred_at": "TIMESTAMP",
     "received_at": "TIMESTAMP",
     "loaded_at": "TIMESTAMP",
-    "payload": "JSON",
-    "gateway": "JSON",
 }
 _DUCK_DEAD_LETTER_TYPES = {
     "received_at": "TIMESTAMP",
