@@ -293,6 +293,10 @@ class PipelineRunner:
             if error:
                 state.load_failures += 1
                 self._record_error("load", error)
+            elif inserted:
+                log.info(
+                    "loaded", extra={"rows": rows, "duration_s": state.last_load["duration_s"]}
+                )
             self._write_status()
             self._changed.notify_all()
         return error is None
@@ -314,6 +318,7 @@ class PipelineRunner:
                 "failures": outcome.failures,
             }
             if outcome.success:
+                log.info("built", extra={"duration_s": state.last_build["duration_s"]})
                 state.built_seq = max(state.built_seq, seq)
                 state.last_successful_build = state.last_build
                 if state.built_seq >= state.load_seq:

@@ -235,9 +235,10 @@ def _summary(document: dict[str, Any]) -> str:
 
 
 def _rows(rows: dict[str, Any]) -> str:
-    if not rows:
+    counted = {stream: int(count) for stream, count in rows.items() if count}
+    if not counted:
         return "no new records"
-    return ", ".join(f"{int(count):,} {stream}" for stream, count in sorted(rows.items()))
+    return ", ".join(f"{count:,} {stream}" for stream, count in sorted(counted.items()))
 
 
 def _status_text(report: dict[str, Any]) -> str:
