@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pipeline.loader.records import SourceRecord
-from pipeline.streams.base import local_stream_directory
+from pipeline.streams.base import KinesisOptions, local_stream_directory
 from pipeline.streams.local import StreamReader
 
 log = logging.getLogger("refract.loader")
@@ -159,6 +159,25 @@ class KinesisSource:
         # Closed shards read to their end: (stream, shard) -> last position handed out then.
         self._finished: dict[tuple[str, str], str | None] = {}
         self._lag: dict[tuple[str, str], ShardLag] = {}
+
+    @classmethod
+    def from_options(cls, options: KinesisOptions, client: Any = None) -> KinesisSource:
+        """The events and dead-letter streams named by the gateway's Kinesis settings
+        (REFRACT_KINESIS_STREAM / _DEAD_LETTER_STREAM / _REGION / _ENDPOINT)."""
+        if client is None:
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
+
+            session = boto3.session.Session()
+            client = session.client(
+                "kinesis",
+                region_name=options.region or session.region_name or "us-east-1",
+                endpoint_url=options.endpoint_url,
+                # botocore's standard retries (throttling, 5xx) are right for reads: a
+                # repeated GetRecords with the same iterator returns the same records.
+                config=Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=15),
+            )
+        return cls(client, options.stream_name("events"), options.stream_name("dead_letters"))
 
     def list_shards(self, stream: str) -> list[dict[str, Any]]:
         """Every shard of `stream` still within retention (open and closed), in listing order."""

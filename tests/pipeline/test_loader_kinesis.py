@@ -17,7 +17,7 @@ import pytest
 from pipeline.loader.loader import Loader
 from pipeline.loader.sources import KinesisSource
 from pipeline.loader.warehouse import DuckDBWarehouse, Warehouse, open_warehouse
-from pipeline.streams import Record
+from pipeline.streams import KinesisOptions, Record
 from pipeline.streams.kinesis import KinesisSink
 from tests.pipeline.conftest import dead_letter_body, event_body, page_view
 from tests.support.kinesis_local import KinesisLocal
@@ -202,3 +202,23 @@ def test_after_a_reshard_children_are_read_after_their_parents(
         shards_of[event_id[0] + key].add(shard)
     assert all(len(v) == 1 for v in shards_of.values())
     assert len(loaded(warehouse)) == 60
+
+
+def test_a_source_from_the_gateway_settings_reads_both_streams(
+    kinesis_local: KinesisLocal,
+    streams: tuple[str, str],
+    warehouse: Warehouse,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events, dead = streams
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    put_events(kinesis_local, events, ["e1", "e2"])
+    KinesisSink(dead, client=kinesis_local.client()).put([Record("k1", dead_letter_body())])
+    options = KinesisOptions(
+        stream=events, region="us-east-1", endpoint_url=kinesis_local.endpoint,
+        dead_letter_stream=dead,
+    )  # fmt: skip
+    stats = Loader(KinesisSource.from_options(options), warehouse).load_once()
+    assert stats.streams[events].events_inserted == 2
+    assert stats.streams[dead].dead_letters_inserted == 1
