@@ -32,7 +32,7 @@ def bar_chart(
     unit: str = "",
 ) -> str:
     """A grouped vertical bar chart as inline SVG (one colour per series, legend on top)."""
-    width, height, left, bottom, top = 900, 260, 50, 60, 36
+    width, height, left, bottom, top = 900, 330, 70, 110, 50
     values = [v for _, vs in series for v in vs if v is not None]
     peak = max(values) if values and max(values) > 0 else 1.0
     plot_w, plot_h = width - left - 10, height - bottom - top
@@ -44,13 +44,17 @@ def bar_chart(
         f'<text x="{left}" y="14" font-weight="600">{escape(title)}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
         'stroke="#adb5bd"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#adb5bd"/>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{peak:,.4g}{escape(unit)}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>',
     ]
+    label_every = max(1, -(-len(categories) // 25))
     for index, (name, _) in enumerate(series):
-        legend_x = left + 160 + index * 150
+        legend_x = left + index * 150
         parts.append(
-            f'<rect x="{legend_x}" y="5" width="10" height="10" '
+            f'<rect x="{legend_x}" y="21" width="10" height="10" '
             f'fill="{PALETTE[index % len(PALETTE)]}"/>'
-            f'<text x="{legend_x + 14}" y="14">{escape(name)}</text>'
+            f'<text x="{legend_x + 14}" y="30">{escape(name)}</text>'
         )
     for c_index, category in enumerate(categories):
         group_x = left + c_index * group_w + group_w * 0.1
@@ -66,12 +70,14 @@ def bar_chart(
                 f'fill="{PALETTE[s_index % len(PALETTE)]}"><title>{escape(category)}: '
                 f"{value:g}{escape(unit)}</title></rect>"
             )
-            if len(series) <= 2:
+            if len(series) <= 2 and len(categories) <= 25:
                 parts.append(
                     f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">'
                     f"{value:,.4g}</text>"
                 )
         label_x = left + c_index * group_w + group_w / 2
+        if c_index % label_every:
+            continue
         parts.append(
             f'<text x="{label_x:.1f}" y="{top + plot_h + 14}" text-anchor="end" '
             f'transform="rotate(-30 {label_x:.1f} {top + plot_h + 14})">{escape(category)}</text>'
