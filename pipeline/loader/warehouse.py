@@ -527,9 +527,13 @@ class SnowflakeWarehouse(Warehouse):
         self.target = target
         self.description = f"snowflake://{target.connect_kwargs.get('account')}/{target.database}"
         try:
-            self._con: Any = snowflake.connector.connect(
-                **target.connect_kwargs, session_parameters={"TIMEZONE": "UTC"}
-            )
+            kwargs = dict(target.connect_kwargs)
+            # Naive timestamps are UTC in the raw layer, whatever the account's default zone.
+            kwargs["session_parameters"] = {
+                **kwargs.get("session_parameters", {}),
+                "TIMEZONE": "UTC",
+            }
+            self._con: Any = snowflake.connector.connect(**kwargs)
             cursor = self._con.cursor()
             if target.create_database:
                 cursor.execute(f"CREATE DATABASE IF NOT EXISTS {target.database}")

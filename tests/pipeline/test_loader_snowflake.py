@@ -14,7 +14,12 @@ import pytest
 from pipeline.loader.loader import Loader
 from pipeline.loader.records import UNPARSABLE
 from pipeline.loader.sources import LocalSource, local_position
-from pipeline.loader.warehouse import SnowflakeWarehouse, Warehouse, open_warehouse
+from pipeline.loader.warehouse import (
+    SnowflakeTarget,
+    SnowflakeWarehouse,
+    Warehouse,
+    open_warehouse,
+)
 from pipeline.streams import LocalStream, Record
 from tests.pipeline.conftest import dead_letter_body, event_body, loader_snowflake_url, page_view
 
@@ -125,3 +130,13 @@ def test_prune_raw_on_snowflake(tmp_path: Path, snowflake: Warehouse) -> None:
     assert (pruned.events_deleted, pruned.dead_letters_deleted) == (25, 2)
     assert count(snowflake, "raw.events") == 0
     assert snowflake.checkpoints()[("events", "local")] == local_position(25)
+
+
+def test_explicit_connection_kwargs_work_too(  # with fakesnow's own session_parameters
+    tmp_path: Path, loader_fakesnow: dict[str, Any]
+) -> None:
+    fill(tmp_path)
+    target = SnowflakeTarget("loader_kwargs", loader_fakesnow, create_database=True)
+    with open_warehouse(target) as warehouse:
+        assert Loader(LocalSource(tmp_path), warehouse).load_once().rows_inserted == 28
+        assert count(warehouse, "raw.events") == 25
