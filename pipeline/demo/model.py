@@ -140,6 +140,8 @@ class Expected:
     duplicates_by_kind: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
     late_events: int = 0
+    duplicate_sessions: int = 0
+    """Visits with an event reported by a client and by the server (signup, subscription)."""
     users: int = 0
     visits_by_channel: Counter[str] = field(default_factory=Counter)
     signups_by_channel: Counter[str] = field(default_factory=Counter)
@@ -165,6 +167,7 @@ class Expected:
             "duplicates_by_kind": dict(sorted(self.duplicates_by_kind.items())),
             "dead_letters": dict(sorted(self.dead_letters.items())),
             "late_events": self.late_events,
+            "duplicate_sessions": self.duplicate_sessions,
             "users": self.users,
             "visits_by_channel": dict(sorted(self.visits_by_channel.items())),
             "signups_by_channel": dict(sorted(self.signups_by_channel.items())),

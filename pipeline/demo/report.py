@@ -348,7 +348,11 @@ def _duplicates(
         ["  retried requests (same event_id)", retried, kinds.get("retried_request")],
         ["  client + server copies (same dedup key)", cross, kinds.get("client_server_copy")],
         ["sessions (conformed.sessions)", int(sessions), None],
-        ["duplicate sessions removed", int(duplicate_sessions or 0), None],
+        [
+            "duplicate sessions removed",
+            int(duplicate_sessions or 0),
+            expected.get("duplicate_sessions"),
+        ],
     ]
     mismatches = [
         f"{label.strip()}: warehouse {measured:,}, injected {injected:,}"
@@ -363,8 +367,8 @@ def _duplicates(
             "Duplicates removed (latency probes excluded)",
             ["", "warehouse", "injected", "match"],
             rows,
-            "duplicate sessions: visits reported by both a client and the server, which would "
-            "have been counted twice without the merge",
+            "duplicate sessions: visits with an event reported by both a client and the "
+            "server (signups, subscriptions), two sessions if counted per emitter",
         ),
         mismatches,
     )

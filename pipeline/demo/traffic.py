@@ -133,6 +133,8 @@ class Simulation:
         self.seed = seed
         self.emissions: list[Emission] = []
         self.expected = Expected(seed=seed)
+        self.visit_has_copies = False
+        """The current visit holds an event reported by a client and by the server."""
 
     # -- ids -------------------------------------------------------------------------------
 
@@ -295,6 +297,9 @@ class Simulation:
             self.subscription(user, moment, session=session, touch=touch)
         if user.user_id is not None:
             self.api_requests(user, moment, touch)
+        if self.visit_has_copies:
+            self.expected.duplicate_sessions += 1
+            self.visit_has_copies = False
 
     def referral(self, touch: Touch, landing: str, number: int) -> dict[str, Any]:
         """The web SDK keeps the session's landing URL (and its UTMs) on every page."""
@@ -540,6 +545,7 @@ class Simulation:
         user.plan = rng.choice(PLANS)
         method = rng.choice(("email", "google", "github", "microsoft"))
         self.expected.signups_by_channel[user.channel.key] += 1
+        self.visit_has_copies = True  # every signup has a client copy and the server's
         client_ids = {"user_id": user.user_id, "anonymous_id": user.anonymous_id}
         if user.kind == "segment":
             message = {
@@ -680,6 +686,7 @@ class Simulation:
                 "device": user.device,
             }
             self.emit_event("promptflow-web", client, moment)
+            self.visit_has_copies = True
         server = {
             "event_id": self.uuid(),
             **fields,

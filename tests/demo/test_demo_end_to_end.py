@@ -73,6 +73,8 @@ def test_the_warehouse_holds_exactly_what_was_injected(runs: list[Any]) -> None:
     kinds = expected["duplicates_by_kind"]
     assert duplicates["retried requests (same event_id)"][0] == kinds["retried_request"]
     assert duplicates["client + server copies (same dedup key)"][0] == kinds["client_server_copy"]
+    assert duplicates["duplicate sessions removed"][:2] == [expected["duplicate_sessions"]] * 2
+    assert expected["duplicate_sessions"] > 0
     dead = section_rows(document, "dead_letters")
     for reason, count in expected["dead_letters"].items():
         assert dead[reason][:2] == [count, count], reason
