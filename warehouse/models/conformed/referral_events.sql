@@ -7,7 +7,7 @@
     received_at or loaded since the previous build; queryable_at keeps the first build's time. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=('merge' if target.type == 'snowflake' else 'delete+insert'),
     unique_key='dedup_key',
     on_schema_change='fail'
 ) }}
