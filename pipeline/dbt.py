@@ -107,17 +107,19 @@ def run_dbt(
     warehouse_path: Path | None = None,
     vars: dict[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    project_dir: Path | None = None,
 ) -> DbtResult:
-    """Invoke `dbt <args>` on warehouse/ against `target`; never raises for dbt's own errors
-    (they come back in `failures`). `warehouse_path` is the DuckDB file (duckdb target)."""
+    """Invoke `dbt <args>` on warehouse/ (or `project_dir`) against `target`; never raises for
+    dbt's own errors (they come back in `failures`). `warehouse_path` is the DuckDB file."""
     if target not in TARGETS:
         raise DbtError(f"unknown dbt target {target!r}: expected one of {', '.join(TARGETS)}")
-    if not (PROJECT_DIR / "dbt_project.yml").is_file():
-        raise DbtError(f"{PROJECT_DIR}: no dbt_project.yml")
+    project = Path(project_dir or PROJECT_DIR)
+    if not (project / "dbt_project.yml").is_file():
+        raise DbtError(f"{project}: no dbt_project.yml")
     from dbt.cli.main import dbtRunner
 
     values: dict[str, str] = dict(env or {})
-    work_dir = PROJECT_DIR
+    work_dir = project
     if warehouse_path is not None:
         warehouse_path = Path(warehouse_path).resolve()
         values["REFRACT_WAREHOUSE_PATH"] = str(warehouse_path)
@@ -125,9 +127,9 @@ def run_dbt(
     command = [
         *args,
         "--project-dir",
-        str(PROJECT_DIR),
+        str(project),
         "--profiles-dir",
-        str(PROJECT_DIR),
+        str(project),
         "--target",
         target,
         "--target-path",
