@@ -63,6 +63,9 @@ class RunnerState:
     build_failures: int = 0
     load_failures: int = 0
     rows_total: dict[str, int] = field(default_factory=dict)
+    load_seconds: float = 0.0
+    """Time spent in load steps since start (with build_seconds: the loop's duty cycle)."""
+    build_seconds: float = 0.0
     last_load: dict[str, Any] | None = None
     last_build: dict[str, Any] | None = None
     last_successful_build: dict[str, Any] | None = None
@@ -165,9 +168,12 @@ class PipelineRunner:
                 if self._stop.is_set():
                     break
                 if (hurry or time.monotonic() >= next_build) and self._build_due():
+                    # fixed rate from the build's start: a build that takes longer than the
+                    # interval is followed (after one load) by the next, not by a pause
+                    build_started = time.monotonic()
                     ok = self.build_step()
                     build_fail = 0 if ok else build_fail + 1
-                    next_build = time.monotonic() + _backoff(
+                    next_build = build_started + _backoff(
                         self.build_interval, build_fail, MAX_BUILD_BACKOFF_S
                     )
                 wait = min(next_load, next_build) - time.monotonic()
@@ -276,6 +282,7 @@ class PipelineRunner:
         with self._changed:
             state = self.state
             state.loads += 1
+            state.load_seconds += duration
             inserted = sum(rows.values())
             if inserted:
                 state.load_seq += 1
@@ -310,6 +317,7 @@ class PipelineRunner:
         with self._changed:
             state = self.state
             state.builds += 1
+            state.build_seconds += outcome.elapsed_s
             state.last_build = {
                 "at": iso(begun),
                 "finished_at": iso(utc_now()),
@@ -459,6 +467,8 @@ class PipelineRunner:
             "builds": state.builds,
             "build_failures": state.build_failures,
             "rows_total": state.rows_total,
+            "load_seconds_total": round(state.load_seconds, 3),
+            "build_seconds_total": round(state.build_seconds, 3),
             "last_load": state.last_load,
             "last_build": state.last_build,
             "last_successful_build": state.last_successful_build,
