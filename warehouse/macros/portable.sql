@@ -45,3 +45,17 @@
 {% macro in_list(values) -%}
     ({%- for v in values -%}'{{ v }}'{%- if not loop.last -%}, {% endif -%}{%- endfor -%})
 {%- endmacro %}
+
+{#- The value of `column` on the row with the smallest `rank` among rows where it is not null
+    (an aggregate; NULL when every row's value is null). -#}
+{% macro first_by(column, rank) -%}
+    {{ return(adapter.dispatch('first_by', 'refract')(column, rank)) }}
+{%- endmacro %}
+
+{% macro default__first_by(column, rank) -%}
+    arg_min({{ column }}, case when {{ column }} is not null then {{ rank }} end)
+{%- endmacro %}
+
+{% macro snowflake__first_by(column, rank) -%}
+    min_by({{ column }}, case when {{ column }} is not null then {{ rank }} end)
+{%- endmacro %}

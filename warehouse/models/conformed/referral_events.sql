@@ -107,47 +107,51 @@ emissions as (
     where retry_rank = 1
 ),
 
+ranked as (
+    select
+        emissions.*,
+        row_number() over (
+            partition by event_key order by received_at, stream, shard_id, position
+        ) as arrival_rank,
+        row_number() over (
+            partition by event_key order by is_server, received_at, stream, shard_id, position
+        ) as client_rank,
+        row_number() over (
+            partition by event_key order by is_server desc, received_at, stream, shard_id, position
+        ) as server_rank
+    from emissions
+),
+
+-- one aggregate pass: each field is the first non-null value in its side's preference order
 merged as (
     select
         event_key,
         -- the first received emission names the event
-        first_value(event_id) over (partition by event_key order by received_at, stream, shard_id, position) as event_id,
-        first_value(event_name) over (partition by event_key order by received_at, stream, shard_id, position) as event_name,
-        first_value(schema_ref) over (partition by event_key order by received_at, stream, shard_id, position) as schema_ref,
+        {%- for col in ['event_id', 'event_name', 'schema_ref'] %}
+        {{ refract.first_by(col, 'arrival_rank') }} as {{ col }},
+        {%- endfor %}
         -- client side first
         {%- for col in ['source', 'producer_name', 'anonymous_id', 'device_id', 'session_id', 'channel',
                         'ai_platform', 'classification_method', 'classification_conflict', 'referrer_url',
                         'landing_url', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content',
                         'app_referrer', 'page_url', 'page_path', 'device_type', 'device_os', 'browser',
                         'app_version', 'locale'] %}
-        first_value({{ col }}) over (
-            partition by event_key
-            order by case when {{ col }} is null then 1 else 0 end, is_server, received_at, stream, shard_id, position
-        ) as {{ col }},
+        {{ refract.first_by(col, 'client_rank') }} as {{ col }},
         {%- endfor %}
         -- server side first
         {%- for col in ['user_id', 'conversion_value', 'currency', 'plan', 'order_id'] %}
-        first_value({{ col }}) over (
-            partition by event_key
-            order by case when {{ col }} is null then 1 else 0 end, is_server desc, received_at, stream, shard_id, position
-        ) as {{ col }},
+        {{ refract.first_by(col, 'server_rank') }} as {{ col }},
         {%- endfor %}
-        case when is_server = 1 then 'server' else source end as emitter,
-        count(*) over (partition by event_key) as copies,
-        raw_row_count,
-        max(case when has_dedup_key then 1 else 0 end) over (partition by event_key) as has_dedup_key_flag,
+        {{ refract.distinct_list("case when is_server = 1 then 'server' else source end") }} as emitters,
+        count(*) as copies,
+        max(raw_row_count) as raw_row_count,
+        max(case when has_dedup_key then 1 else 0 end) as has_dedup_key_flag,
         max(case when producer_name in {{ refract.in_list(var('synthetic_producers')) }} then 1 else 0 end)
-            over (partition by event_key) as synthetic_flag,
-        min(occurred_at) over (partition by event_key) as occurred_at,
-        min(received_at) over (partition by event_key) as received_at,
-        max_loaded_at,
-        row_number() over (partition by event_key order by received_at, stream, shard_id, position) as copy_rank
-    from emissions
-),
-
-emitter_lists as (
-    select event_key, {{ refract.distinct_list('emitter') }} as emitters
-    from merged
+            as synthetic_flag,
+        min(occurred_at) as occurred_at,
+        min(received_at) as received_at,
+        max(max_loaded_at) as max_loaded_at
+    from ranked
     group by event_key
 ),
 
@@ -159,7 +163,7 @@ final as (
         cast(m.event_name as varchar) as event_name,
         cast(m.schema_ref as varchar) as schema_ref,
         cast(m.source as varchar) as source,
-        cast(l.emitters as varchar) as emitters,
+        cast(m.emitters as varchar) as emitters,
         cast(m.copies as bigint) as copies,
         cast(m.raw_row_count as bigint) as raw_rows,
         cast(m.producer_name as varchar) as producer_name,
@@ -197,8 +201,6 @@ final as (
         m.event_name in {{ refract.in_list(var('conversion_events')) }} as is_conversion,
         m.synthetic_flag = 1 as is_synthetic
     from merged as m
-    inner join emitter_lists as l on l.event_key = m.event_key
-    where m.copy_rank = 1
 )
 
 select
