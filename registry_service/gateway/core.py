@@ -104,6 +104,23 @@ def _reject(reason: str, message: str) -> Rejected:
 
 _UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
+_MAX_PLANS = 4096
+"""Per-version plans kept at most (one per contract version in use; a flood of bogus versions
+is answered from the validator cache's negative entries, never planned)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Everything about one ``schema`` value that does not depend on the event: looked up once
+    per contract version (while its compiled validator is current), not per event."""
+
+    compiled: Compiled
+    name: str
+    latest: str | None  # the newest version's ``schema`` value known to the upcasters
+    upcast: bool  # an older version the SDK's upcasters translate (else passed unchanged)
+    upcast_key: tuple[str, str, str] | None  # the upcasts metric's labels
+    dedup: DedupPlan | None
+
 
 class Gateway:
     """Validates, upcasts, classifies, keys, scrubs and writes canonical events."""
@@ -134,6 +151,8 @@ class Gateway:
         self.clock = clock
         self._latest = {name: f"{name}/{v}" for name, v in _catalogue.LATEST.items()}
         self._has_referral: dict[str, bool] = {}
+        self._plans: dict[str, _Plan] = {}
+        self._plans_epoch = validators.epoch
         self._dedup_plans = {
             name: DedupPlan(name, pointers) for name, pointers in _catalogue.DEDUP_KEYS.items()
         }
@@ -179,6 +198,9 @@ class Gateway:
         when the caller knows the whole body is below it.
         """
         self.validators.maybe_refresh()
+        if self._plans_epoch != self.validators.epoch:
+            self._plans = {}
+            self._plans_epoch = self.validators.epoch
         received_at = self.clock()
         stats = BatchStats()
         batch = Batch([], [], [], stats, origin, producer, received_at)
@@ -246,6 +268,51 @@ class Gateway:
                     f"/: the event is {size} bytes, over the {self.max_event_bytes}-byte limit",
                 )
         ref = event.get("schema")
+        plan = self._plans.get(ref) if type(ref) is str else None
+        if plan is None:
+            found = self._plan(ref)
+            if type(found) is Rejected:
+                return found
+            plan = cast(_Plan, found)
+        problem = plan.compiled.first_error(event)
+        if problem is not None:
+            return _reject(errors.SCHEMA_VIOLATION, problem)
+        upcast_from: str | None = None
+        if plan.upcast:
+            try:
+                canonical = upcast(event)
+            except UpcastError as exc:
+                return _reject(errors.UPCAST_FAILED, f"{exc.field or '/'}: {exc.reason}")
+            if plan.latest is None or canonical.get("schema") != plan.latest:
+                return _reject(errors.UPCAST_FAILED, f"/schema: no upcast path from {ref!r}")
+            upcast_from = ref
+            stats.upcasts[plan.upcast_key] += 1  # type: ignore[index]
+        else:
+            canonical = event
+        dedup = plan.dedup
+        computed = dedup.key(canonical) if dedup is not None else None
+        sent = canonical.get("dedup_key")
+        if sent is not None and sent != computed:
+            pointers = dedup.pointers if dedup is not None else ()
+            expected = computed if computed is not None else "none (a key field is absent)"
+            return _reject(
+                errors.DEDUP_KEY_MISMATCH,
+                f"/dedup_key: {sent!r} does not match the key computed over "
+                f"{', '.join(pointers)}: {expected}",
+            )
+        if canonical is event:
+            canonical = dict(event)  # the producer's objects stay untouched (copy-on-write)
+        if computed is not None and sent is None:
+            canonical["dedup_key"] = computed
+        referral = self._has_referral.get(plan.name)
+        if referral is None:
+            referral = self._referral(plan.name)
+        if referral:
+            self._classify(canonical, stats)
+        return self.pii.apply(canonical), upcast_from
+
+    def _plan(self, ref: Any) -> _Plan | Rejected:
+        """What ``_one`` needs to know about a ``schema`` value, kept while it is compiled."""
         if not isinstance(ref, str):
             if ref is None:
                 return _reject(
@@ -262,45 +329,23 @@ class Gateway:
         compiled = self.validators.get(name, version)
         if not isinstance(compiled, Compiled):
             return _reject(compiled.reason, compiled.message)
-        problem = compiled.first_error(event)
-        if problem is not None:
-            return _reject(errors.SCHEMA_VIOLATION, problem)
         latest = self._latest.get(name)
-        upcast_from: str | None = None
-        if ref == latest:
-            canonical = event
-        else:
-            if latest is not None and self._unknown_minor(name, version, latest):
-                # A version of the newest major registered after this gateway was built:
-                # minors are backward compatible, so it passes unchanged (docs/gateway.md).
-                canonical = event
-            else:
-                try:
-                    canonical = upcast(event)
-                except UpcastError as exc:
-                    return _reject(errors.UPCAST_FAILED, f"{exc.field or '/'}: {exc.reason}")
-                if latest is None or canonical.get("schema") != latest:
-                    return _reject(errors.UPCAST_FAILED, f"/schema: no upcast path from {ref!r}")
-                upcast_from = ref
-                stats.upcasts[(name, version, latest.partition("/")[2])] += 1
-        plan = self._dedup_plans.get(name)
-        computed = plan.key(canonical) if plan is not None else None
-        sent = canonical.get("dedup_key")
-        if sent is not None and sent != computed:
-            pointers = plan.pointers if plan is not None else ()
-            expected = computed if computed is not None else "none (a key field is absent)"
-            return _reject(
-                errors.DEDUP_KEY_MISMATCH,
-                f"/dedup_key: {sent!r} does not match the key computed over "
-                f"{', '.join(pointers)}: {expected}",
-            )
-        if canonical is event:
-            canonical = dict(event)  # the producer's objects stay untouched (copy-on-write)
-        if computed is not None and sent is None:
-            canonical["dedup_key"] = computed
-        if self._referral(name):
-            self._classify(canonical, stats)
-        return self.pii.apply(canonical), upcast_from
+        # A version of the newest major registered after this gateway was built passes
+        # unchanged: minors are backward compatible (docs/gateway.md).
+        needs_upcast = ref != latest and not (
+            latest is not None and self._unknown_minor(name, version, latest)
+        )
+        plan = _Plan(
+            compiled,
+            name,
+            latest,
+            needs_upcast,
+            (name, version, latest.partition("/")[2]) if latest is not None else None,
+            self._dedup_plans.get(name),
+        )
+        if type(ref) is str and len(self._plans) < _MAX_PLANS:
+            self._plans[ref] = plan
+        return plan
 
     @staticmethod
     def _unknown_minor(name: str, version: str, latest: str) -> bool:

@@ -96,6 +96,9 @@ class ValidatorCache:
         self._checked_at = float("-inf")
         self.compilations = 0
         self.lookups = 0
+        self.epoch = 0
+        """Bumped whenever the compiled validators are dropped: what callers derived from
+        them (the gateway's per-version plans) is stale from then on."""
 
     def maybe_refresh(self) -> None:
         """Poll the registry generation if the interval has passed; clear on change."""
@@ -109,6 +112,7 @@ class ValidatorCache:
                 self._generation = generation
                 self._compiled = {}
                 self._missing = {}
+                self.epoch += 1
 
     def get(self, event: str, version: str) -> Compiled | Missing:
         key = (event, version)

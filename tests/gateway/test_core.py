@@ -288,3 +288,19 @@ def test_dead_letter_for_bytes_is_capped_base64(installation: Service) -> None:
     assert letter["payload_truncated"] is True
     assert letter["producer"] is None
     assert letter["origin"] == "logs"
+
+
+def test_version_plans_follow_the_validator_cache(installation: Service) -> None:
+    """The per-version plans hold compiled validators: they go when the cache drops them."""
+    gateway = installation.gateway
+    cache = gateway.validators
+    cache.refresh_seconds = 0
+    gateway.ingest([example("page_view", "2.0.0")], PRODUCER, "sdk")
+    planned = gateway._plans["page_view/2.0.0"].compiled
+    assert planned is cache.get("page_view", "2.0.0")
+    installation.registry.set_config("page_view", "FULL")  # moves the generation
+    [outcome] = gateway.ingest([example("page_view", "2.0.0")], PRODUCER, "sdk")
+    assert outcome.status == "accepted"
+    replanned = gateway._plans["page_view/2.0.0"].compiled
+    assert replanned is not planned
+    assert replanned is cache.get("page_view", "2.0.0")
