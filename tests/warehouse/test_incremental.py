@@ -18,6 +18,7 @@ from typing import Any
 
 from pipeline.dbt import build_models
 from tests.warehouse import events as ev
+from tests.warehouse import reference
 from tests.warehouse.conftest import BACKEND, Stack
 from tests.warehouse.traffic import traffic
 
@@ -79,6 +80,7 @@ def test_incremental_builds_equal_a_full_refresh(stack: Stack, tmp_path: Path) -
             }
     incremental = snapshot(stack)
     assert late_copy_of is not None
+    check_against_reference(stack)
 
     merged = stack.rows(
         "select * from conformed.referral_events where event_id in (?, ?)",
@@ -110,3 +112,26 @@ def test_incremental_builds_equal_a_full_refresh(stack: Stack, tmp_path: Path) -
         assert incremental[table] == refreshed[table], f"{table} differs after a full refresh"
     counts = {t: len(rows) for t, rows in incremental.items()}
     assert counts["conformed.sessions"] > 20 and counts["marts.attribution_facts"] > 20, counts
+
+
+def check_against_reference(stack: Stack) -> None:
+    """The SQL sessions and attribution equal the Python reading of the same rules."""
+    events = stack.rows("select * from conformed.referral_events where not is_synthetic")
+    expected = reference.sessions(events)
+    got: dict[str, set[str]] = {}
+    for row in stack.rows("select session_id, dedup_key from conformed.session_events"):
+        got.setdefault(row["session_id"], set()).add(row["dedup_key"])
+    assert sorted(sorted(v) for v in got.values()) == sorted(
+        sorted(e["dedup_key"] for e in s["events"]) for s in expected
+    )
+    split = sum(1 for s in expected if s["events"][0]["channel"] not in ("direct", "internal"))
+    assert len(expected) > split > 0
+    weights = {
+        (r["conversion_id"], r["model"], r["touch_position"]): r["weight"]
+        for r in stack.rows("select * from marts.attribution_facts")
+    }
+    want = reference.attribution(events)
+    assert set(weights) == set(want)
+    assert all(abs(weights[k] - want[k]) < 1e-9 for k in want), [
+        (k, weights[k], want[k]) for k in want if abs(weights[k] - want[k]) >= 1e-9
+    ][:5]
