@@ -10,7 +10,8 @@ reader may already have seen is never reused (docs/streams.md, "Offsets"):
   because records written but not yet fsync'd were visible to readers and may be gone;
 - after a failed write or fsync, the failed batch's offsets are skipped.
 
-Durability: a batch is written with one `write` and the file fsync'd before `put` returns;
+Durability: a batch is written with one `write` and the file fsync'd before `put` returns
+(puts that arrive while another is writing share the next write and fsync: group commit);
 a new segment's header is fsync'd and its directory entry too before records go into it, and
 the previous segment was fsync'd before the rotation. On open, a torn tail of the last segment
 (a crash mid-write) is detected by its CRC, truncated and reported in `recovery`.
@@ -88,6 +89,8 @@ class LocalStream:
         self.directory = Path(directory)
         self.segment_bytes = segment_bytes
         self._mutex = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []
         self._fd: int | None = None
         self._size = 0
         self._next = 0
@@ -110,7 +113,14 @@ class LocalStream:
     # -- writing ---------------------------------------------------------------------------
 
     def put(self, records: Sequence[Record]) -> None:
-        """Append `records` in order; returns after they and the file are fsync'd."""
+        """Append `records` in order; returns after they and the file are fsync'd.
+
+        Group commit: puts that arrive while another put is writing queue up, and the next
+        thread to take the writer's mutex writes every queued batch with one `write` and one
+        fsync, in arrival order (each batch's records stay contiguous). Every put still returns
+        only after its own records were fsync'd; a failed write or fsync fails every batch of
+        the group (none is acknowledged) and skips all their offsets.
+        """
         if not records:
             return
         check_records(records, f"local stream {self.directory}")
@@ -119,36 +129,79 @@ class LocalStream:
                 f"local stream {self.directory}: {len(records)} records in one put, "
                 f"the limit is {MAX_PUT_RECORDS}"
             )
-        blob = b"".join(encode_frame(record) for record in records)
+        ticket = _Ticket(b"".join([encode_frame(record) for record in records]), len(records))
+        with self._queue_lock:
+            self._queue.append(ticket)
         with self._mutex:
-            if self._closed:
-                raise SinkError(f"local stream {self.directory} is closed")
-            if self._broken is not None:
-                raise SinkError(
-                    f"local stream {self.directory} stopped after a failed write "
-                    f"({self._broken}); reopen it to recover"
+            while not ticket.done:
+                self._write_group(self._take_group())
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _take_group(self) -> list[_Ticket]:
+        """The queued batches to write together, oldest first: at least one, and no more
+        records than one put may hold (the unclean-shutdown gap must cover a whole write)."""
+        with self._queue_lock:
+            queue = self._queue
+            count = queue[0].count
+            taken = 1
+            while taken < len(queue) and count + queue[taken].count <= MAX_PUT_RECORDS:
+                count += queue[taken].count
+                taken += 1
+            group = queue[:taken]
+            del queue[:taken]
+        return group
+
+    def _write_group(self, group: list[_Ticket]) -> None:
+        """Write and fsync `group` as one batch (the caller holds the mutex)."""
+        try:
+            self._write_batch(
+                group[0].blob if len(group) == 1 else b"".join(t.blob for t in group),
+                sum(t.count for t in group),
+            )
+        except (SinkError, _BatchFailed) as exc:
+            for ticket in group:  # one exception object per waiting thread
+                error = (
+                    SinkError(
+                        f"local stream {self.directory}: writing {ticket.count} records "
+                        f"failed: {exc.args[0]}"
+                    )
+                    if isinstance(exc, _BatchFailed)
+                    else type(exc)(*exc.args)
                 )
-            if self._fd is None or (
-                self._size > HEADER_SIZE and self._size + len(blob) > self.segment_bytes
-            ):
-                try:
-                    self._start_segment(self._next)
-                except OSError as error:
-                    raise SinkError(
-                        f"local stream {self.directory}: cannot rotate segments: {error}"
-                    ) from error
-            assert self._fd is not None
-            before = self._size
+                error.__cause__ = exc.__cause__
+                ticket.error = error
+        finally:
+            for ticket in group:
+                ticket.done = True
+
+    def _write_batch(self, blob: bytes, count: int) -> None:
+        if self._closed:
+            raise SinkError(f"local stream {self.directory} is closed")
+        if self._broken is not None:
+            raise SinkError(
+                f"local stream {self.directory} stopped after a failed write "
+                f"({self._broken}); reopen it to recover"
+            )
+        if self._fd is None or (
+            self._size > HEADER_SIZE and self._size + len(blob) > self.segment_bytes
+        ):
             try:
-                _write_all(self._fd, blob)
-                os.fsync(self._fd)
+                self._start_segment(self._next)
             except OSError as error:
-                self._abandon_batch(before, len(records), error)
                 raise SinkError(
-                    f"local stream {self.directory}: writing {len(records)} records failed: {error}"
+                    f"local stream {self.directory}: cannot rotate segments: {error}"
                 ) from error
-            self._size += len(blob)
-            self._next += len(records)
+        assert self._fd is not None
+        before = self._size
+        try:
+            _write_all(self._fd, blob)
+            os.fsync(self._fd)
+        except OSError as error:
+            self._abandon_batch(before, count, error)
+            raise _BatchFailed(error) from error
+        self._size += len(blob)
+        self._next += count
 
     def end_offset(self) -> int:
         """One past the last durably written record (where the next record goes, barring gaps)."""
@@ -320,6 +373,22 @@ class LocalStream:
             error,
             self._next,
         )
+
+
+class _Ticket:
+    """One put's encoded records waiting for (or done with) a group commit."""
+
+    __slots__ = ("blob", "count", "done", "error")
+
+    def __init__(self, blob: bytes, count: int) -> None:
+        self.blob = blob
+        self.count = count
+        self.done = False
+        self.error: SinkError | None = None
+
+
+class _BatchFailed(Exception):
+    """Writing or fsyncing a group failed (args[0]: the OSError); its offsets were skipped."""
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,106 @@ def test_probe_reports_a_closed_or_vanished_stream(tmp_path: Path) -> None:
         vanished.probe()
     (tmp_path / "vanished").mkdir()  # let close() leave its marker somewhere
     vanished.close()
+
+
+def _slow_fsync(
+    monkeypatch: pytest.MonkeyPatch, fail: OSError | None = None
+) -> tuple[threading.Event, threading.Event, list[int]]:
+    """os.fsync that blocks its first call until released (so puts queue up behind it),
+    optionally failing the second call; returns (entered, release, fsync sizes seen)."""
+    entered, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+    sizes: list[int] = []
+
+    def fsync(fd: int) -> None:
+        sizes.append(os.fstat(fd).st_size)
+        if len(sizes) == 1:
+            entered.set()
+            release.wait(10)
+        elif len(sizes) == 2 and fail is not None:
+            raise fail
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return entered, release, sizes
+
+
+def _put_in_threads(
+    stream: LocalStream, batches: list[list[Record]]
+) -> tuple[list[BaseException | None], list[threading.Thread]]:
+    results: list[BaseException | None] = [None] * len(batches)
+
+    def put(index: int) -> None:
+        try:
+            stream.put(batches[index])
+        except BaseException as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    return results, threads
+
+
+def test_concurrent_puts_share_one_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Group commit: puts queued behind a write go out together, each returning only after
+    its own records were fsync'd, each batch contiguous and in arrival order."""
+    with LocalStream(tmp_path) as stream:
+        entered, release, sizes = _slow_fsync(monkeypatch)
+        first = threading.Thread(target=stream.put, args=(records(0, 2, key="a"),))
+        first.start()
+        assert entered.wait(10)
+        results, threads = _put_in_threads(
+            stream, [records(10 * i, 3, key=f"k{i}") for i in range(1, 5)]
+        )
+        deadline = time.monotonic() + 10
+        while len(stream._queue) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(stream._queue) == 4
+        assert all(thread.is_alive() for thread in threads)  # nothing acknowledged yet
+        release.set()
+        first.join(10)
+        for thread in threads:
+            thread.join(10)
+        monkeypatch.undo()
+        assert results == [None] * 4
+        assert len(sizes) == 2, "the four queued puts share one fsync"
+        got = stream.read(0, 100)
+    assert [offset for offset, _ in got] == list(range(14))
+    keys = [record.partition_key for _, record in got]
+    assert keys[:2] == ["a", "a"]
+    for i in range(1, 5):  # each put's records contiguous and in its own order
+        start = keys.index(f"k{i}")
+        assert datas(got[start : start + 3]) == [f"record-{10 * i + n}".encode() for n in range(3)]
+
+
+def test_a_failed_group_commit_fails_every_put_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LocalStream(tmp_path) as stream:
+        entered, release, _sizes = _slow_fsync(monkeypatch, OSError(errno.EIO, "I/O error"))
+        first = threading.Thread(target=stream.put, args=(records(0, 2),))
+        first.start()
+        assert entered.wait(10)
+        results, threads = _put_in_threads(stream, [records(10, 3), records(20, 4)])
+        deadline = time.monotonic() + 10
+        while len(stream._queue) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(stream._queue) == 2
+        release.set()
+        first.join(10)
+        for thread in threads:
+            thread.join(10)
+        monkeypatch.undo()
+        assert all(isinstance(result, SinkError) for result in results), results
+        assert sorted(str(r).split(": ")[1] for r in results) == [
+            "writing 3 records failed",
+            "writing 4 records failed",
+        ]
+        stream.put(records(30, 1))
+        # The failed group's 7 offsets (2..8) are skipped, never reused.
+        assert stream.read(0) == [
+            (0, Record("user-1", b"record-0")),
+            (1, Record("user-1", b"record-1")),
+            (9, Record("user-1", b"record-30")),
+        ]
