@@ -187,3 +187,24 @@ def subscription(
         currency=currency,
     )
     return event
+
+
+CRM_PRODUCER = {
+    "team": "revops",
+    "app": "hubspot-sync",
+    "sdk": {"name": "refract-python", "version": "1.5.0"},
+}
+
+
+def lead_created(when: datetime, lead_id: str, user: dict[str, str]) -> dict[str, Any]:
+    """A CRM lead that knows the visitor (HubSpot's tracking cookie) and the account."""
+    event = _envelope("lead_created", "1.0.0", when, "crm")
+    event.update(
+        producer=CRM_PRODUCER,
+        user=user,
+        crm="hubspot",
+        lead_id=lead_id,
+        lifecycle_stage="lead",
+        created_at=ts(when),
+    )
+    return event

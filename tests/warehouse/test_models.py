@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
+from registry_service.model import Producer
 from tests.gateway.conftest import Service
 from tests.warehouse import events as ev
 from tests.warehouse.conftest import BACKEND, PROBE, Stack
 
-A1, A2, A3, A4, R1, R2, R3, R4, P1 = (
-    f"anon-{name}" for name in ["a1", "a2", "a3", "a4", "r1", "r2", "r3", "r4", "p1"]
+A1, A2, A3, A4, A5, R1, R2, R3, R4, P1 = (
+    f"anon-{name}" for name in ["a1", "a2", "a3", "a4", "a5", "r1", "r2", "r3", "r4", "p1"]
 )
+CRM = Producer("key-crm", "crm", "hubspot-sync")
 DEVICE_3 = "device-3"
 CHATGPT = {"source": "chatgpt.com"}
 GOOGLE = "https://www.google.com/"
@@ -87,6 +89,13 @@ def built(
     stack.send([ev.page_view(ev.at(day2 + 5), A3, referrer=INTERNAL)])
     stack.send([ev.identify(ev.at(day2 + 6), "usr_stitch", A3, DEVICE_3)])
     stack.send([ev.page_view(ev.at(day2 + 8), A3, referrer=INTERNAL, user_id="usr_stitch")])
+
+    # S3b a CRM lead links another visitor
+    stack.send([ev.page_view(ev.at(day2 + 60), A5, referrer=GOOGLE)])
+    stack.send(
+        [ev.lead_created(ev.at(day2 + 70), "51234", {"user_id": "usr_lead", "anonymous_id": A5})],
+        CRM,
+    )
 
     # S4 attribution: an old visit (outside 30 days), three touches, a signup, a subscription.
     stack.send([ev.page_view(ev.at(days=-21), A4, utm={"source": "newsletter", "medium": "email"})])
@@ -158,6 +167,11 @@ def test_client_and_server_copies_merge_into_one_row(built: tuple[Stack, Data]) 
         )
     )
     assert signup["anonymous_id"] == A1 and signup["emitters"] == "server,web"
+    assert (signup["signup_method"], signup["plan"]) == ("email", "free")
+    assert (subscription["billing_period"], subscription["subscription_id"]) == (
+        "monthly",
+        "sub_merge0001",
+    )
 
 
 def test_synthetic_events_stay_out_of_business_tables(built: tuple[Stack, Data]) -> None:
@@ -230,9 +244,13 @@ def test_identities_stitch_anonymous_and_device_ids(built: tuple[Stack, Data]) -
     session = one(stack.rows("select * from conformed.sessions where user_key = 'usr_stitch'"))
     assert session["event_count"] == 3 and session["user_id"] == "usr_stitch"
     assert stack.rows("select * from conformed.sessions where user_key = ?", [f"anon:{A3}"]) == []
-    # signups link too
+    # signups and CRM leads link too
     linked = one(stack.rows("select * from conformed.identities where anonymous_id = ?", [A4]))
     assert linked["user_id"] == "usr_attr" and linked["linked_by"] == "signup"
+    lead = one(stack.rows("select * from conformed.identities where anonymous_id = ?", [A5]))
+    assert lead["user_id"] == "usr_lead" and lead["linked_by"] == "lead_created"
+    crm = one(stack.rows("select * from conformed.referral_events where lead_id = '51234'"))
+    assert (crm["crm"], crm["lifecycle_stage"], crm["emitters"]) == ("hubspot", "lead", "server")
 
 
 def weights(stack: Stack, conversion_event: str) -> dict[str, list[float]]:

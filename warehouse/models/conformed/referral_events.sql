@@ -77,6 +77,14 @@ raw_rows as (
         {{ refract.json_str('r.payload', 'device.locale') }} as locale,
         {{ refract.json_str('r.payload', 'plan') }} as plan,
         {{ refract.json_str('r.payload', 'order_id') }} as order_id,
+        {{ refract.json_str('r.payload', 'subscription_id') }} as subscription_id,
+        {{ refract.json_str('r.payload', 'billing_period') }} as billing_period,
+        {{ refract.json_str('r.payload', 'trial_id') }} as trial_id,
+        case when r.event_name = 'signup' then {{ refract.json_str('r.payload', 'method') }} end as signup_method,
+        {{ refract.json_str('r.payload', 'company_size') }} as company_size,
+        {{ refract.json_str('r.payload', 'crm') }} as crm,
+        {{ refract.json_str('r.payload', 'lead_id') }} as lead_id,
+        {{ refract.json_str('r.payload', 'lifecycle_stage') }} as lifecycle_stage,
         {{ refract.json_num('r.payload', 'value') }} as conversion_value,
         {{ refract.json_str('r.payload', 'currency') }} as currency,
         case
@@ -139,7 +147,9 @@ merged as (
         {{ refract.first_by(col, 'client_rank') }} as {{ col }},
         {%- endfor %}
         -- server side first
-        {%- for col in ['user_id', 'conversion_value', 'currency', 'plan', 'order_id'] %}
+        {%- for col in ['user_id', 'conversion_value', 'currency', 'plan', 'order_id', 'subscription_id',
+                        'billing_period', 'trial_id', 'signup_method', 'company_size', 'crm', 'lead_id',
+                        'lifecycle_stage'] %}
         {{ refract.first_by(col, 'server_rank') }} as {{ col }},
         {%- endfor %}
         {{ refract.distinct_list("case when is_server = 1 then 'server' else source end") }} as emitters,
@@ -196,6 +206,14 @@ final as (
         cast(m.locale as varchar) as locale,
         cast(m.plan as varchar) as plan,
         cast(m.order_id as varchar) as order_id,
+        cast(m.subscription_id as varchar) as subscription_id,
+        cast(m.billing_period as varchar) as billing_period,
+        cast(m.trial_id as varchar) as trial_id,
+        cast(m.signup_method as varchar) as signup_method,
+        cast(m.company_size as varchar) as company_size,
+        cast(m.crm as varchar) as crm,
+        cast(m.lead_id as varchar) as lead_id,
+        cast(m.lifecycle_stage as varchar) as lifecycle_stage,
         cast(m.conversion_value as double) as conversion_value,
         cast(m.currency as varchar) as currency,
         m.event_name in {{ refract.in_list(var('conversion_events')) }} as is_conversion,
