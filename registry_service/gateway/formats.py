@@ -119,8 +119,23 @@ def _fast(name: str, check: Callable[[str], bool]) -> Callable[[str], bool]:
 
 
 def reference_formats() -> dict[str, Callable[[str], bool]]:
-    """``formats=`` for jsonschema_rs: the reference's checker (or none) for each format."""
+    """The reference's checker (or none) for each format, behind the fast paths."""
     return {name: _fast(name, _reference(name)) for name in KNOWN_FORMATS}
+
+
+NATIVE_FORMATS = frozenset({"ipv4", "ipv6"})
+"""Formats jsonschema_rs checks itself, because its own checks give exactly the reference's
+verdicts (Python's ipaddress as jsonschema uses it: no leading zeros, ASCII digits only, no
+IPv6 scope id, IPv4-mapped suffixes in dotted quads): a call back into Python per IP address
+cost more than the rest of its validation. tests/gateway/test_hot_path.py compares them on
+generated strings; the agreement tests cover every contract."""
+
+
+def compiled_formats() -> dict[str, Callable[[str], bool]]:
+    """``formats=`` for jsonschema_rs: the reference's checks, except the native ones."""
+    return {
+        name: check for name, check in reference_formats().items() if name not in NATIVE_FORMATS
+    }
 
 
 _UUID_PATTERNS = frozenset(

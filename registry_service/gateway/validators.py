@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import jsonschema_rs
 
-from registry_service.gateway.formats import prune_formats, reference_formats
+from registry_service.gateway.formats import compiled_formats, prune_formats
 
 
 class ContractSource(Protocol):
@@ -70,7 +70,7 @@ class Missing:
 def compile_schema(schema: dict[str, Any]) -> Any:
     """A jsonschema_rs Draft 2020-12 validator that agrees with the reference validator."""
     return jsonschema_rs.Draft202012Validator(
-        prune_formats(schema), validate_formats=True, formats=reference_formats()
+        prune_formats(schema), validate_formats=True, formats=compiled_formats()
     )
 
 

@@ -3,10 +3,19 @@ cached format checks give the reference checks' verdicts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from registry_service.gateway.formats import CACHED_VALUE_CHARS, _reference, reference_formats
+from registry_service.gateway.formats import (
+    CACHED_VALUE_CHARS,
+    NATIVE_FORMATS,
+    _reference,
+    reference_formats,
+)
 
 
 def test_records_are_the_bytes_orjson_writes() -> None:
@@ -53,3 +62,60 @@ def test_cached_format_checks_agree_with_the_reference(name: str) -> None:
     for _ in range(2):  # the second round answers from the cache
         for value in values:
             assert check(value) == reference(value), (name, value)
+
+
+def _native(name: str) -> Any:
+    import jsonschema_rs
+
+    from registry_service.gateway.validators import compile_schema
+
+    validator = compile_schema({"type": "string", "format": name})
+    assert name in NATIVE_FORMATS
+    assert isinstance(validator, jsonschema_rs.Draft202012Validator)
+    return validator
+
+
+IP_PIECES = ["0", "00", "1", "01", "9", "25", "255", "256", "300", "1000", "ffff", "FFFF", "db8"]
+IP_PIECES += ["2001", "0000", "00000", "12345", "g", "", ".", ":", "::", "%eth0", "%1", " "]
+IP_PIECES += ["\n", "\u0663", "\u0661", "+", "-", "/24", "1.2.3.4", "01.2.3.4", "x"]
+
+
+@pytest.mark.parametrize("name", sorted(NATIVE_FORMATS))
+@settings(max_examples=3000, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(IP_PIECES), max_size=12),
+    separator=st.sampled_from([".", ":", "::", ""]),
+)
+def test_native_ip_formats_agree_with_the_reference(
+    name: str, pieces: list[str], separator: str
+) -> None:
+    validator = _native(name)
+    reference = _reference(name)
+    value = separator.join(pieces)
+    assert validator.is_valid(value) == reference(value), value
+
+
+@pytest.mark.parametrize("name", sorted(NATIVE_FORMATS))
+def test_native_ip_formats_on_known_spellings(name: str) -> None:
+    validator = _native(name)
+    reference = _reference(name)
+    for value in [
+        "203.0.113.42",
+        "203.0.113.042",
+        "256.1.1.1",
+        "1.2.3",
+        "1.2.3.4.",
+        "1.2.3.4\n",
+        " 1.2.3.4",
+        "\u0661.2.3.4",
+        "0x1.2.3.4",
+        "2001:db8:85a3::8a2e:370:7334",
+        "2001:DB8::1",
+        "2001:db8::1%eth0",
+        "::ffff:203.0.113.42",
+        "::ffff:01.2.3.4",
+        "1::2::3",
+        "::1\n",
+        "",
+    ]:
+        assert validator.is_valid(value) == reference(value), value
