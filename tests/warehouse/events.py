@@ -208,3 +208,48 @@ def lead_created(when: datetime, lead_id: str, user: dict[str, str]) -> dict[str
         created_at=ts(when),
     )
     return event
+
+
+MOBILE_PRODUCER = {
+    "team": "mobile-platform",
+    "app": "promptflow-android",
+    "sdk": {"name": "refract-kotlin", "version": "1.8.2"},
+}
+MOBILE_DEVICE = {"type": "mobile", "os": "Android", "model": "Pixel 8", "app_version": "5.12.1"}
+
+
+def app_open(
+    when: datetime, device_id: str, *, app_referrer: str | None = None, deep_link: str | None = None
+) -> dict[str, Any]:
+    """A cold start of the Android app, opened from another app and/or a deep link."""
+    event = _envelope("app_open", "1.0.0", when, "mobile")
+    ref: dict[str, Any] = {}
+    if app_referrer:
+        ref["app_referrer"] = app_referrer
+    event.update(
+        producer=MOBILE_PRODUCER,
+        user={"anonymous_id": f"anon-{device_id}", "device_id": device_id},
+        session={"session_id": "ses_mobile"},
+        device=MOBILE_DEVICE,
+        referral=ref,
+        privacy=PRIVACY,
+        launch_id=new_id(),
+        launch_type="cold",
+        is_first_launch=True,
+    )
+    if deep_link:
+        event["deep_link_url"] = deep_link
+    return event
+
+
+def screen_view(when: datetime, device_id: str, name: str) -> dict[str, Any]:
+    event = _envelope("screen_view", "1.0.0", when, "mobile")
+    event.update(
+        producer=MOBILE_PRODUCER,
+        user={"anonymous_id": f"anon-{device_id}", "device_id": device_id},
+        session={"session_id": "ses_mobile"},
+        device=MOBILE_DEVICE,
+        privacy=PRIVACY,
+        screen={"view_id": new_id(), "name": name},
+    )
+    return event

@@ -23,6 +23,8 @@ A1, A2, A3, A4, A5, R1, R2, R3, R4, P1 = (
     f"anon-{name}" for name in ["a1", "a2", "a3", "a4", "a5", "r1", "r2", "r3", "r4", "p1"]
 )
 CRM = Producer("key-crm", "crm", "hubspot-sync")
+MOBILE = Producer("key-mobile", "mobile", "promptflow-android")
+MOBILE_DEVICE = "android-device-1"
 DEVICE_3 = "device-3"
 CHATGPT = {"source": "chatgpt.com"}
 GOOGLE = "https://www.google.com/"
@@ -95,6 +97,21 @@ def built(
     stack.send(
         [ev.lead_created(ev.at(day2 + 70), "51234", {"user_id": "usr_lead", "anonymous_id": A5})],
         CRM,
+    )
+
+    # S3c the Android app opened from the ChatGPT app, then two screens, on a device id only
+    stack.send(
+        [
+            ev.app_open(
+                ev.at(day2 + 120),
+                MOBILE_DEVICE,
+                app_referrer="android-app://com.openai.chatgpt",
+                deep_link="https://app.promptflow.io/open/templates/x",
+            ),
+            ev.screen_view(ev.at(day2 + 121), MOBILE_DEVICE, "templates"),
+            ev.screen_view(ev.at(day2 + 125), MOBILE_DEVICE, "editor"),
+        ],
+        MOBILE,
     )
 
     # S4 attribution: an old visit (outside 30 days), three touches, a signup, a subscription.
@@ -213,6 +230,32 @@ def test_sessions_split_on_inactivity_and_new_referrals(built: tuple[Stack, Data
     assert [s["session_number"] for s in sessions] == [1, 2, 3, 4, 5]
     assert sessions[0]["landing_url"] == "https://app.promptflow.io/?utm_source=chatgpt.com"
     assert all(s["duplicate_sessions_removed"] == 0 for s in sessions)
+
+
+def test_a_mobile_visit_from_an_ai_app_is_one_session_on_the_device(
+    built: tuple[Stack, Data],
+) -> None:
+    stack, _ = built
+    session = one(
+        stack.rows(
+            "select * from conformed.sessions where user_key = ?", [f"anon:anon-{MOBILE_DEVICE}"]
+        )
+    )
+    assert (session["channel"], session["ai_platform"], session["event_count"]) == (
+        "ai_assistant",
+        "chatgpt",
+        3,
+    )
+    assert session["landing_url"] == "https://app.promptflow.io/open/templates/x"
+    assert session["source"] == "mobile" and session["duration_seconds"] == 300.0
+    opened = one(
+        stack.rows("select * from conformed.referral_events where event_name = 'app_open'")
+    )
+    assert (opened["classification_method"], opened["device_type"], opened["app_version"]) == (
+        "app_referrer",
+        "mobile",
+        "5.12.1",
+    )
 
 
 def test_a_visit_seen_by_client_and_server_is_one_session(built: tuple[Stack, Data]) -> None:
