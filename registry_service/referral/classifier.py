@@ -331,15 +331,22 @@ def _signals(
         other = other or bool(
             _clean(get("utm_campaign")) or _clean(get("utm_term")) or _clean(get("utm_content"))
         )
-    click = _has_click_id(rules, params, click_ids) if params or click_ids else False
+    if click_ids:
+        click = _has_click_id(rules, params, click_ids)
+    else:  # _has_click_id without explicit click ids: is a rule's click id in the query?
+        click = bool(params) and not rules.click_ids.isdisjoint(params)
 
-    if referrer:
-        referrer = referrer.strip()
+    referrer = referrer.strip() if referrer else None
+    # app_key() of an app URI in app_referrer, then in referrer
+    referrer_app = app_key(referrer) if referrer and is_app_uri(referrer) else None
     app_keys: tuple[str, ...] = ()
-    if app_referrer or referrer:
-        app_keys = tuple(app_key(a) for a in (app_referrer, referrer) if a and is_app_uri(a))
+    if app_referrer and is_app_uri(app_referrer):
+        first = app_key(app_referrer)
+        app_keys = (first,) if referrer_app is None else (first, referrer_app)
+    elif referrer_app is not None:
+        app_keys = (referrer_app,)
     web: tuple[str | None, bool] | None = None
-    if referrer and not is_app_uri(referrer):
+    if referrer and referrer_app is None:
         host = web_host(referrer)
         own = False  # only read when no rule knows the host (_host_verdict)
         if host is not None and page is not None and lookup_host(host, rules.hosts) is None:
