@@ -29,7 +29,7 @@ from tests.warehouse.traffic import traffic
 TABLES = {
     "conformed.referral_events": "queryable_at,last_loaded_at",
     "conformed.identities": "",
-    "conformed.session_events": "",
+    "conformed.session_events": "last_loaded_at",
     "conformed.sessions": "",
     "marts.attribution_facts": "",
     "marts.referral_kpis": "",

@@ -19,8 +19,8 @@ from typing import Any
 from pipeline.dbt import build_models
 from tests.warehouse import events as ev
 from tests.warehouse import reference
-from tests.warehouse.conftest import BACKEND, Stack
-from tests.warehouse.traffic import traffic
+from tests.warehouse.conftest import BACKEND, WEB, Stack
+from tests.warehouse.traffic import Send, traffic
 
 TABLES = {
     "conformed.referral_events": "* exclude (queryable_at)",
@@ -44,6 +44,16 @@ def snapshot(stack: Stack) -> dict[str, list[tuple[Any, ...]]]:
 
 def test_incremental_builds_equal_a_full_refresh(stack: Stack, tmp_path: Path) -> None:
     sends = traffic(seed=7)
+    # a shared browser: anon-z first looks linked to usr_shared (whose logged-in view follows
+    # in the same visit); a late identify from an earlier moment links it to usr_other instead,
+    # which re-keys anon-z's view and changes usr_shared's session (its first event moves away)
+    shared = [
+        ev.page_view(ev.at(days=1, minutes=60), "anon-z"),
+        ev.page_view(ev.at(days=1, minutes=70), "anon-w", user_id="usr_shared"),
+        ev.identify(ev.at(days=1, minutes=80), "usr_shared", "anon-z"),
+    ]
+    sends += [Send(0, WEB, event) for event in shared]
+    sends.append(Send(2, WEB, ev.identify(ev.at(days=1, minutes=50), "usr_other", "anon-z")))
     late_copy_of: dict[str, Any] | None = None
     queryable: dict[str, datetime] = {}
     for chunk in range(3):
@@ -110,6 +120,10 @@ def test_incremental_builds_equal_a_full_refresh(stack: Stack, tmp_path: Path) -
     for table in TABLES:
         assert incremental[table], f"{table} is empty: the test would prove nothing"
         assert incremental[table] == refreshed[table], f"{table} differs after a full refresh"
+    moved = stack.rows(
+        "select user_key, event_index from conformed.session_events where anonymous_id = 'anon-w'"
+    )
+    assert [(r["user_key"], r["event_index"]) for r in moved] == [("usr_shared", 1)]
     counts = {t: len(rows) for t, rows in incremental.items()}
     assert counts["conformed.sessions"] > 20 and counts["marts.attribution_facts"] > 20, counts
 

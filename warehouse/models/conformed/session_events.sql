@@ -4,10 +4,17 @@
     A new session starts at a user's first event, after more than session_timeout_minutes of
     inactivity, or at a new referral: an event classified into an external channel (not internal,
     direct or unknown) whose channel|utm_campaign differs from the session's current one (the
-    context of the session's first event, or of the last referral within it). -#}
-{{ config(materialized='table') }}
+    context of the session's first event, or of the last referral within it).
+    Incremental (delete+insert on dedup_key): only the affected identities are sessionized
+    again, each over its whole history (see the `touched` step). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('merge' if target.type == 'snowflake' else 'delete+insert'),
+    unique_key='dedup_key',
+    on_schema_change='fail'
+) }}
 
-with events as (
+with all_events as (
     select
         e.*,
         coalesce(e.user_id, ia.user_id, idv.user_id) as stitched_user_id
@@ -20,16 +27,62 @@ with events as (
       and e.event_name in {{ refract.in_list(var('session_events')) }}
 ),
 
+all_keyed as (
+    select
+        all_events.*,
+        coalesce(stitched_user_id, 'anon:' || anonymous_id, 'device:' || device_id, 'event:' || dedup_key) as user_key
+    from all_events
+),
+
+{% if is_incremental() %}
+-- Incremental: re-sessionize every identity that gained, changed or lost an event. An event
+-- is new or changed when its conformed row was re-derived since the previous build (loaded_at
+-- rule, plus the received_at lookback); an identity is affected when it holds such an event,
+-- or when an event moved to or from it (a new identity link re-keys older events).
+watermark as (
+    select max(received_at) as max_received_at, max(last_loaded_at) as max_loaded_at
+    from {{ this }}
+),
+
+touched as (
+    select c.user_key as new_key, p.user_key as old_key
+    from all_keyed as c
+    cross join watermark as w
+    left join {{ this }} as p on p.dedup_key = c.dedup_key
+    where p.dedup_key is null
+       or p.user_key <> c.user_key
+       or w.max_received_at is null
+       or c.last_loaded_at >= w.max_loaded_at
+       or c.received_at >= {{ dbt.dateadd('day', -1 * var('lookback_days'), 'w.max_received_at') }}
+),
+
+affected_users as (
+    select new_key as user_key from touched
+    union
+    select old_key as user_key from touched where old_key is not null
+),
+
 keyed as (
     select
-        events.*,
-        coalesce(stitched_user_id, 'anon:' || anonymous_id, 'device:' || device_id, 'event:' || dedup_key) as user_key,
+        k.*,
+        case
+            when k.channel is not null and k.channel not in ('internal', 'direct', 'unknown')
+            then k.channel || '|' || coalesce(k.utm_campaign, '')
+        end as referral_context
+    from all_keyed as k
+    where k.user_key in (select user_key from affected_users)
+),
+{% else %}
+keyed as (
+    select
+        all_keyed.*,
         case
             when channel is not null and channel not in ('internal', 'direct', 'unknown')
             then channel || '|' || coalesce(utm_campaign, '')
         end as referral_context
-    from events
+    from all_keyed
 ),
+{% endif %}
 
 gaps as (
     select
@@ -127,6 +180,8 @@ select
     cast(emitters as varchar) as emitters,
     cast(copies as bigint) as copies,
     cast(occurred_at as timestamp) as occurred_at,
+    cast(received_at as timestamp) as received_at,
+    cast(last_loaded_at as timestamp) as last_loaded_at,
     cast(event_index as bigint) as event_index,
     cast(channel as varchar) as channel,
     cast(ai_platform as varchar) as ai_platform,
