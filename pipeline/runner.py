@@ -252,6 +252,7 @@ class PipelineRunner:
         rows: dict[str, int] = {}
         read: dict[str, int] = {}
         error: str | None = None
+        facts: tuple[dict[str, dict[str, str]], dict[str, dict[str, Any]]] | None = None
         try:
             warehouse = self._open_warehouse()
             try:
@@ -264,7 +265,7 @@ class PipelineRunner:
                         key = _stream_key(name, self.kinesis_streams)
                         rows[key] = rows.get(key, 0) + counts.rows_inserted
                         read[key] = read.get(key, 0) + counts.records_read
-                    self._absorb(stats)
+                    facts = self._facts(stats)
                     if stats.caught_up or self._stop.is_set():
                         break
                     if time.monotonic() - started > budget_s:
@@ -280,7 +281,11 @@ class PipelineRunner:
             self._close_loader()  # a broken connection or source is not reused
         duration = time.monotonic() - started
         with self._changed:
+            # checkpoints and load_seq change together: a waiter that sees the checkpoints
+            # reach the stream's end must also see the load_seq a later build has to cover
             state = self.state
+            if facts is not None:
+                state.checkpoints, state.stream_lag = facts
             state.loads += 1
             state.load_seconds += duration
             inserted = sum(rows.values())
@@ -397,7 +402,7 @@ class PipelineRunner:
                 with contextlib.suppress(Exception):
                     closable.close()
 
-    def _absorb(self, stats: Any) -> None:
+    def _facts(self, stats: Any) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
         """Checkpoints and lag from one LoadStats, keyed by events / dead_letters."""
         checkpoints: dict[str, dict[str, str]] = {}
         for (stream, shard), position in sorted(stats.checkpoints.items()):
@@ -408,9 +413,7 @@ class PipelineRunner:
                 "records": shard_lag.records,
                 "millis_behind": shard_lag.millis_behind,
             }
-        with self._changed:
-            self.state.checkpoints = checkpoints
-            self.state.stream_lag = lag
+        return checkpoints, lag
 
     def _refresh_freshness(self, warehouse: Any, since: datetime) -> None:
         """Newest received_at per source among rows loaded in this step (all rows on the

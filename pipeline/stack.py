@@ -151,11 +151,17 @@ class LocalStack:
             directory = self.data_dir / "streams" / stream
             ends[stream] = StreamReader(directory).end_offset() if directory.is_dir() else 0
 
+        covered: list[int] = []
+
         def loaded(state: RunnerState) -> bool:
-            return all(
+            # evaluated under the runner's lock: checkpoints and load_seq are from one step
+            done = all(
                 end == 0 or next_offset(state.checkpoints, stream) >= end
                 for stream, end in ends.items()
             )
+            if done:
+                covered.append(state.load_seq)
+            return done
 
         if hurry:
             runner.hurry()
@@ -164,7 +170,7 @@ class LocalStack:
                 f"records on the streams (ends {ends}) not loaded within {timeout:.0f} s; "
                 f"checkpoints {runner.state.checkpoints}, last load {runner.state.last_load}"
             )
-        sequence = runner.state.load_seq
+        sequence = covered[-1]
         if hurry:
             runner.hurry()
         if not runner.wait_for(
