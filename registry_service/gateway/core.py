@@ -29,7 +29,14 @@ from refract_sdk import _catalogue
 from refract_sdk.errors import UpcastError
 from refract_sdk.upcasting import upcast
 
-from pipeline.streams.base import MAX_RECORD_BYTES, Record, SinkError, StreamSink, partition_key_for
+from pipeline.streams.base import (
+    MAX_PARTITION_KEY_CHARS,
+    MAX_RECORD_BYTES,
+    Record,
+    SinkError,
+    StreamSink,
+    partition_key_for,
+)
 from registry_service.gateway import errors
 from registry_service.gateway.dedup import DedupPlan
 from registry_service.gateway.errors import SinkUnavailable
@@ -231,7 +238,8 @@ class Gateway:
                     self.dead_letter_record(event, reason, message, producer, origin, received_at)
                 )
                 continue
-            canonical, upcast_from = cast(tuple[dict[str, Any], str | None], result)
+            # (a string: the subscripted type would be built at run time for every event)
+            canonical, upcast_from = cast("tuple[dict[str, Any], str | None]", result)
             tail = gateway_tail.get(upcast_from)
             if tail is None:
                 gateway = {
@@ -245,7 +253,7 @@ class Gateway:
                 tail += b"}"
                 gateway_tail[upcast_from] = tail
             data = b'{"event":' + orjson.dumps(canonical) + tail
-            records.append(Record(partition_key_for(canonical), data))
+            records.append(Record(_partition_key(canonical), data))
             outcomes.append(Outcome(index, event_id, "accepted"))
             accepted += 1
         if accepted:
@@ -371,23 +379,31 @@ class Gateway:
     def _classify(self, event: dict[str, Any], stats: BatchStats) -> None:
         referral = event.get("referral")
         referral = dict(referral) if isinstance(referral, dict) else {}
-        utm = {k: v for k in _UTM_FIELDS if isinstance(v := referral.get(k), str)}
-        page = event.get("page")
-        page_url = referral.get("landing_url")
-        if page_url is None and isinstance(page, dict):
-            page_url = page.get("url")
+        get = referral.get
+        utm: dict[str, str] | None = None
+        for name in _UTM_FIELDS:
+            value = get(name)
+            if isinstance(value, str):
+                if utm is None:
+                    utm = {}
+                utm[name] = value
+        page_url = get("landing_url")
         if page_url is None:
-            page_url = event.get("deep_link_url")
+            page = event.get("page")
+            if isinstance(page, dict):
+                page_url = page.get("url")
+            if page_url is None:
+                page_url = event.get("deep_link_url")
         page_url = page_url if isinstance(page_url, str) else None
-        referrer = _str(referral.get("referrer_url"))
-        app_referrer = _str(referral.get("app_referrer"))
-        click_ids = referral.get("click_ids") or None
+        referrer = _str(get("referrer_url"))
+        app_referrer = _str(get("app_referrer"))
+        click_ids = get("click_ids") or None
         # The classifier caches its verdicts by the few signals that decide them (not by the
         # landing URL, which is nearly always new): registry_service/referral/classifier.py.
         verdict = self.classifier.classify(
             page_url=page_url,
             referrer=referrer,
-            utm=utm or None,
+            utm=utm,
             app_referrer=app_referrer,
             click_ids=click_ids,
         )
@@ -502,6 +518,20 @@ class Gateway:
             ) from None
         finally:
             self.metrics.sink_latency.labels(stream).observe(time.perf_counter() - start)
+
+
+def _partition_key(event: dict[str, Any]) -> str:
+    """``partition_key_for(event)`` with its common case inline: a plain dict ``user`` with a
+    short string id (``isinstance(user, Mapping)`` is an ABC check, slow per event)."""
+    user = event.get("user")
+    if type(user) is dict:
+        for field_name in ("user_id", "anonymous_id", "device_id"):
+            value = user.get(field_name)
+            if type(value) is str and 0 < len(value) <= MAX_PARTITION_KEY_CHARS:
+                return value
+            if value is not None and not (isinstance(value, str) and not value):
+                break  # anything unusual: the shared function decides
+    return partition_key_for(event)
 
 
 def _str(value: Any) -> str | None:

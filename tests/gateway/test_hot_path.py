@@ -119,3 +119,34 @@ def test_native_ip_formats_on_known_spellings(name: str) -> None:
         "",
     ]:
         assert validator.is_valid(value) == reference(value), value
+
+
+USER_VALUES = [None, "", "u-1", "x" * 256, "x" * 257, 5, [], {}, True, "\u00e9"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    user=st.none()
+    | st.sampled_from([[], "user"])
+    | st.dictionaries(
+        st.sampled_from(["user_id", "anonymous_id", "device_id", "other"]),
+        st.sampled_from(USER_VALUES),
+    ),
+    event_id=st.sampled_from([None, "", "e-1", 7, "y" * 300]),
+)
+def test_inline_partition_key_is_the_shared_one(user: Any, event_id: Any) -> None:
+    from pipeline.streams.base import SinkError, partition_key_for
+    from registry_service.gateway.core import _partition_key
+
+    event: dict[str, Any] = {"event_id": event_id}
+    if user is not None:
+        event["user"] = user
+    try:
+        expected: Any = partition_key_for(event)
+    except SinkError as exc:
+        expected = ("raises", str(exc))
+    try:
+        got: Any = _partition_key(event)
+    except SinkError as exc:
+        got = ("raises", str(exc))
+    assert got == expected, event
