@@ -8,7 +8,8 @@ mirrored in the file. Stream lag is computed live from the stream, against those
 
 Health (exit code of `refract pipeline status`), decided here so tests and docs share it: the
 pipeline is *failing* when its last load or last build failed, or a runner that says it is
-running has not written the file for `HEARTBEAT_LIMIT_S`; it is *stale* when the oldest event
+running is gone (its pid no longer exists here) or has not written the file for
+`HEARTBEAT_LIMIT_S`; it is *stale* when the oldest event
 not yet queryable is older than the 3-minute objective (`FRESHNESS_TARGET_S`): an unloaded
 record on the stream, or rows loaded but not built since. Per-source freshness (now - newest
 `received_at` loaded) is reported against the same target but does not decide health: a source
@@ -21,6 +22,7 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,6 +174,21 @@ def local_lag(data_dir: Path, checkpoints: dict[str, Any]) -> list[StreamLag]:
     return out
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (zombies count as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 def _received_at(data: bytes) -> datetime | None:
     try:
         body = orjson.loads(data)
@@ -202,8 +219,13 @@ def assess(
     now: datetime,
     *,
     target_s: float = FRESHNESS_TARGET_S,
+    alive: Callable[[int], bool] | None = None,
 ) -> Assessment:
-    """Decide health from the status document and the live lag (see the module docstring)."""
+    """Decide health from the status document and the live lag (see the module docstring).
+
+    `alive(pid)`, when given, tells whether the runner's process still exists (the status
+    command passes a check for this machine): a runner killed without a chance to write
+    `stopped` is reported at once instead of after the heartbeat limit."""
     verdict = Assessment()
     if document is None:
         verdict.problems.append("the pipeline has not run here (no status file)")
@@ -216,7 +238,10 @@ def assess(
         failures = build.get("failures") or ["unknown failure"]
         verdict.problems.append(f"last build failed: {failures[0]}")
     updated = parse_time(document.get("updated_at"))
-    if document.get("state") == "running" and updated is not None:
+    pid = document.get("pid")
+    if document.get("state") == "running" and alive and isinstance(pid, int) and not alive(pid):
+        verdict.problems.append(f"the runner (pid {pid}) is gone without stopping (killed?)")
+    elif document.get("state") == "running" and updated is not None:
         silent = (now - updated).total_seconds()
         if silent > HEARTBEAT_LIMIT_S:
             verdict.problems.append(

@@ -175,6 +175,7 @@ def status_command(data_dir: Path | None, fmt: str) -> int:
         assess,
         freshness,
         local_lag,
+        pid_alive,
         read_status,
         status_path,
         utc_now,
@@ -193,7 +194,7 @@ def status_command(data_dir: Path | None, fmt: str) -> int:
     if document is None or document.get("stream") == "local":
         checkpoints = (document or {}).get("checkpoints") or {}
         lags = local_lag(data_dir, checkpoints)
-    verdict = assess(document, lags, now)
+    verdict = assess(document, lags, now, alive=pid_alive)
     report: dict[str, Any] = {
         "data_dir": str(data_dir),
         "healthy": verdict.healthy,

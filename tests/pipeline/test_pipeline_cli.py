@@ -153,6 +153,29 @@ def test_kinesis_mode_from_the_same_environment_as_refract_serve(
     assert f"kinesis {events}, {dead} stream" in text.stdout
 
 
+def test_a_killed_runner_is_reported_at_once(loader_gateway: Service) -> None:
+    data_dir = loader_gateway.data_dir
+    loader_gateway.gateway.ingest(views(1), WEB, "sdk")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refract", "pipeline", "run", "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    status_file = data_dir / "pipeline" / "status.json"
+    try:
+        deadline = time.monotonic() + 120
+        while not status_file.exists():
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)
+    finally:
+        process.kill()  # no chance to write "stopped"
+        process.wait()
+    assert json.loads(status_file.read_text())["state"] == "running"
+    status = refract("pipeline", "status", "--data-dir", str(data_dir))
+    assert status.returncode == 1, status.stdout
+    assert f"the runner (pid {process.pid}) is gone without stopping" in status.stdout
+
+
 def _one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
