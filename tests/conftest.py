@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-# kinesis-local: one emulator per test session (xdist worker) for every test that asks for it.
-pytest_plugins = ["tests.support.kinesis_local"]
+# kinesis-local and fakesnow: one of each per test session (xdist worker), for every test that
+# asks for it.
+pytest_plugins = ["tests.support.kinesis_local", "tests.support.fakesnow_server"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

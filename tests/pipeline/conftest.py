@@ -4,7 +4,6 @@ the gateway writes them, for streams the tests fill directly (Kinesis, bad recor
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,16 +35,9 @@ def loader_gateway(tmp_path: Path, loader_registry_template: Path) -> Iterator[S
 
 
 @pytest.fixture(scope="session")
-def loader_fakesnow() -> Iterator[dict[str, Any]]:
-    """A fakesnow server (Snowflake SQL on DuckDB) for the session: connection kwargs.
-
-    fakesnow is a dev dependency, so it is always there: a failure to start is a failure.
-    """
-    import fakesnow
-
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    with fakesnow.server() as kwargs:
-        yield kwargs
+def loader_fakesnow(fakesnow_server: dict[str, Any]) -> dict[str, Any]:
+    """The suite's fakesnow server (tests/support/fakesnow_server.py): connection kwargs."""
+    return fakesnow_server
 
 
 def loader_snowflake_url(kwargs: dict[str, Any], database: str | None = None) -> str:

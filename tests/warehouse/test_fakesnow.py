@@ -9,7 +9,6 @@ fakesnow is a dev dependency: without it the test skips, except in CI where it f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,7 @@ from pipeline.dbt import build_models
 from pipeline.loader.loader import Loader
 from pipeline.loader.sources import LocalSource
 from pipeline.loader.warehouse import open_warehouse
-from tests.warehouse.conftest import Stack, in_ci
+from tests.warehouse.conftest import Stack
 from tests.warehouse.traffic import traffic
 
 # Compared columns: everything but load and build times (each warehouse was loaded by its own
@@ -35,18 +34,6 @@ TABLES = {
     "marts.referral_kpis": "",
     "dq.results": "measured_at,details",
 }
-
-
-@pytest.fixture
-def fakesnow_server() -> Iterator[dict[str, Any]]:
-    try:
-        import fakesnow
-    except ImportError as error:  # pragma: no cover - a dev dependency
-        if in_ci():
-            pytest.fail(f"fakesnow is not installed: {error}")
-        pytest.skip(f"fakesnow is not installed: {error}")
-    with fakesnow.server() as connection:
-        yield connection
 
 
 def normal(value: Any) -> Any:
