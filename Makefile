@@ -34,3 +34,5 @@ test: setup-test check-style
 bench: setup
 	$(RUN) python benchmarks/sdk_emitter.py
 	$(RUN) python benchmarks/gateway_throughput.py
+	$(RUN) python benchmarks/compat_diff.py
+	$(RUN) python benchmarks/pipeline_end_to_end.py

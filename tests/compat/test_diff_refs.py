@@ -141,7 +141,7 @@ def test_recursive_schema_terminates_and_finds_a_change_deep_inside() -> None:
     ]
     assert diffs[0].old_location is not None
     assert diffs[0].old_location.pointer == "/$defs/branch/properties/leaf"
-    assert elapsed < 1.0
+    assert elapsed < 30  # a guard against endless recursion, not a speed target
 
 
 def test_identical_recursive_schemas_have_no_differences() -> None:

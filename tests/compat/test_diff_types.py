@@ -6,7 +6,6 @@ strict and lenient policies. Schemas are Draft 2020-12 unless they name draft-07
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -762,7 +761,8 @@ def test_explain_says_when_the_verdict_is_confluents() -> None:
     assert "compatible only if readers fill in the default" in explain(defaulted)
 
 
-def _event_schema(properties: int, *, tweak: bool) -> dict[str, Any]:
+def event_schema(properties: int, *, tweak: bool) -> dict[str, Any]:
+    """A realistic flat event schema of `properties` fields; `tweak` narrows one and adds one."""
     props: dict[str, Any] = {}
     for i in range(properties):
         kind = i % 5
@@ -803,21 +803,12 @@ def _event_schema(properties: int, *, tweak: bool) -> dict[str, Any]:
     }
 
 
-def test_diffing_two_event_schemas_of_fifty_properties_is_fast() -> None:
-    original = SchemaSet.from_value(_event_schema(50, tweak=False))
-    update = SchemaSet.from_value(_event_schema(50, tweak=True))
-    start = time.perf_counter()
+def test_diffing_two_event_schemas_of_fifty_properties_finds_exactly_the_two_changes() -> None:
+    """Speed is measured by benchmarks/compat_diff.py, not asserted here."""
+    original = SchemaSet.from_value(event_schema(50, tweak=False))
+    update = SchemaSet.from_value(event_schema(50, tweak=True))
     diffs = diff_schemas(original, update)
-    first_ms = (time.perf_counter() - start) * 1000
-    runs = 5
-    start = time.perf_counter()
-    for _ in range(runs):
-        diff_schemas(original, update)
-    mean_ms = (time.perf_counter() - start) * 1000 / runs
     assert {d.type for d in diffs} == {
         "MAX_LENGTH_DECREASED",
         "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
     }
-    assert first_ms < 100 and mean_ms < 25, (
-        f"first {first_ms:.1f} ms, then {mean_ms:.1f} ms per diff"
-    )
