@@ -3,7 +3,7 @@
     with LocalStack(data_dir) as stack:
         key = stack.write_key("web", "web-platform")
         ... send events to stack.url with the SDK ...
-        stack.wait_until_loaded(timeout=120)   # everything sent is queryable now
+        stack.wait_until_loaded(timeout=120)   # everything sent is loaded and fully built
 
 Why a subprocess for the gateway: it is what operators run (`refract serve`), it keeps the
 gateway's event loop and the runner's dbt builds off each other's GIL, and killing it proves
@@ -32,7 +32,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pipeline.runner import PipelineRunner, RunnerState
+from pipeline.runner import (
+    DEFAULT_BUILD_INTERVAL_S,
+    DEFAULT_FULL_BUILD_INTERVAL_S,
+    PipelineRunner,
+    RunnerState,
+)
 from pipeline.status import LOCAL_STREAMS, next_offset
 
 READY_TIMEOUT_S = 90.0
@@ -56,7 +61,8 @@ class LocalStack:
         *,
         host: str = "127.0.0.1",
         load_interval: float = 2.0,
-        build_interval: float = 10.0,
+        build_interval: float = DEFAULT_BUILD_INTERVAL_S,
+        full_build_interval: float = DEFAULT_FULL_BUILD_INTERVAL_S,
         run_pipeline: bool = True,
         ready_timeout: float = READY_TIMEOUT_S,
         log_level: str = "warning",
@@ -77,6 +83,7 @@ class LocalStack:
                 self.data_dir,
                 load_interval=load_interval,
                 build_interval=build_interval,
+                full_build_interval=full_build_interval,
                 dbt_vars=dbt_vars,
             )
             if run_pipeline
@@ -139,9 +146,10 @@ class LocalStack:
         return raw
 
     def wait_until_loaded(self, timeout: float = 120.0, *, hurry: bool = True) -> dict[str, Any]:
-        """Wait until every record now on both streams is loaded and a successful build began
-        after that load; returns the runner's status document. With `hurry` the runner loads
-        and builds at once instead of waiting for its intervals. TimeoutError otherwise."""
+        """Wait until every record now on both streams is loaded and a successful **full** build
+        (every model, tests, dq) began after that load; returns the runner's status document.
+        With `hurry` the runner loads and runs that full build at once instead of waiting for
+        its intervals. TimeoutError otherwise."""
         runner = self._runner()
         from pipeline.streams.local import StreamReader
 
@@ -174,12 +182,12 @@ class LocalStack:
         if hurry:
             runner.hurry()
         if not runner.wait_for(
-            lambda state: state.built_seq >= sequence,
+            lambda state: state.full.built_seq >= sequence,
             max(0.0, deadline - time.monotonic()),
         ):
             raise TimeoutError(
-                f"no successful dbt build after the load within {timeout:.0f} s; "
-                f"last build {runner.state.last_build}"
+                f"no successful full dbt build after the load within {timeout:.0f} s; "
+                f"last full build {runner.state.full.last}"
             )
         return runner.status_document()
 

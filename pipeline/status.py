@@ -7,11 +7,13 @@ it, so everything it needs from the warehouse (checkpoints, max `received_at` pe
 mirrored in the file. Stream lag is computed live from the stream, against those checkpoints.
 
 Health (exit code of `refract pipeline status`), decided here so tests and docs share it: the
-pipeline is *failing* when its last load or last build failed, or a runner that says it is
-running is gone (its pid no longer exists here) or has not written the file for
-`HEARTBEAT_LIMIT_S`; it is *stale* when the oldest event
-not yet queryable is older than the 3-minute objective (`FRESHNESS_TARGET_S`): an unloaded
-record on the stream, or rows loaded but not built since. Per-source freshness (now - newest
+pipeline is *failing* when its last load failed, or the last build of either tier (fresh:
+referral_events; full: everything) failed, or a runner that says it is running is gone (its pid
+no longer exists here) or has not written the file for `HEARTBEAT_LIMIT_S`; it is *stale* when
+the oldest event not yet queryable is older than the 3-minute objective (`FRESHNESS_TARGET_S`):
+an unloaded record on the stream, or rows loaded but not in conformed.referral_events yet; and
+*behind* when rows have waited for a full build longer than the full build interval plus that
+target (the full tier is off its own schedule). Per-source freshness (now - newest
 `received_at` loaded) is reported against the same target but does not decide health: a source
 that sends nothing (the CRM at night) is quiet, not late.
 """
@@ -231,12 +233,18 @@ def assess(
         verdict.problems.append("the pipeline has not run here (no status file)")
         return verdict
     load = document.get("last_load") or {}
-    build = document.get("last_build") or {}
     if load.get("error"):
         verdict.problems.append(f"last load failed: {load['error']}")
-    if build and not build.get("success", False):
-        failures = build.get("failures") or ["unknown failure"]
-        verdict.problems.append(f"last build failed: {failures[0]}")
+    tiers = document.get("tiers")
+    builds = (
+        [(f"last {name} build", (tier or {}).get("last") or {}) for name, tier in tiers.items()]
+        if isinstance(tiers, dict)
+        else [("last build", document.get("last_build") or {})]
+    )
+    for label, build in builds:
+        if build and not build.get("success", False):
+            failures = build.get("failures") or ["unknown failure"]
+            verdict.problems.append(f"{label} failed: {failures[0]}")
     updated = parse_time(document.get("updated_at"))
     pid = document.get("pid")
     if document.get("state") == "running" and alive and isinstance(pid, int) and not alive(pid):
@@ -266,6 +274,16 @@ def assess(
             f"stale: the oldest event not yet queryable is {verdict.staleness_s:.0f} s old "
             f"(target {target_s:.0f} s)"
         )
+    full = (tiers or {}).get("full") if isinstance(tiers, dict) else None
+    waiting = parse_time((full or {}).get("unbuilt_since"))
+    interval = (full or {}).get("interval_s")
+    if waiting is not None and isinstance(interval, int | float):
+        behind = (now - waiting).total_seconds()
+        if behind > interval + target_s:
+            verdict.problems.append(
+                f"behind: rows loaded {behind:.0f} s ago are not in a full build yet (full "
+                f"builds every {interval:g} s; sessions, marts and dq.results are stale)"
+            )
     return verdict
 
 

@@ -2,7 +2,9 @@
 
 Registered on the `refract` group in refract/cli.py. `run` loops in the foreground until
 SIGINT/SIGTERM (a step in progress finishes first), or with `--once` drains the stream, builds
-and exits (0 when both succeeded, 1 otherwise). Stream selection is the same as `refract serve`
+everything and exits (0 when both succeeded, 1 otherwise). Builds come in two tiers
+(pipeline/runner.py): a fresh one that keeps conformed.referral_events current every
+`--build-interval`, and a full `dbt build` every `--full-build-interval`. Stream selection is the same as `refract serve`
 (flags, else REFRACT_STREAM / REFRACT_KINESIS_*), so a runner beside a gateway reads what the
 gateway writes.
 
@@ -50,9 +52,18 @@ def pipeline_group() -> None:
 @click.option(
     "--build-interval",
     type=click.FloatRange(0, min_open=True),
-    default=10.0,
+    default=5.0,
     show_default=True,
-    help="Seconds between dbt builds (only when rows arrived since the last one).",
+    help="Fresh tier: seconds between `dbt run --select referral_events` builds "
+    "(only when rows arrived since the last build).",
+)
+@click.option(
+    "--full-build-interval",
+    type=click.FloatRange(0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Full tier: seconds between whole `dbt build`s: every model, the tests and "
+    "dq.results (only when rows arrived since the last one).",
 )
 @click.option("--once", is_flag=True, help="Load everything on the stream, build once, exit.")
 @click.option(
@@ -91,6 +102,7 @@ def run_command(
     data_dir: Path | None,
     load_interval: float,
     build_interval: float,
+    full_build_interval: float,
     once: bool,
     warehouse: str | None,
     target: str,
@@ -137,6 +149,7 @@ def run_command(
             directory,
             load_interval=load_interval,
             build_interval=build_interval,
+            full_build_interval=full_build_interval,
             target=target,  # type: ignore[arg-type]
             warehouse=warehouse,
             stream=settings.stream,
@@ -264,10 +277,13 @@ def _status_text(report: dict[str, Any]) -> str:
             f"-> {document.get('target')} {document.get('warehouse')}; "
             f"updated {ago(document.get('updated_at'))}"
         )
-        lines.append(
-            f"schedule    load every {document.get('load_interval_s')} s, build every "
-            f"{document.get('build_interval_s')} s"
+        schedule = (
+            f"schedule    load every {document.get('load_interval_s')} s, fresh build "
+            f"(referral_events) every {document.get('build_interval_s')} s"
         )
+        if document.get("full_build_interval_s") is not None:
+            schedule += f", full build every {document['full_build_interval_s']} s"
+        lines.append(schedule)
     if report["stream_lag"] is not None:
         parts = []
         for lag in report["stream_lag"]:
@@ -296,16 +312,27 @@ def _status_text(report: dict[str, Any]) -> str:
             )
         else:
             lines.append("last load   never")
-        build = document.get("last_build")
-        if build:
-            outcome = "ok" if build.get("success") else "FAILED"
+        tiers = document.get("tiers")
+        builds: list[tuple[str, dict[str, Any] | None]] = (
+            [(f"last {name}", (tier or {}).get("last")) for name, tier in sorted(tiers.items())]
+            if isinstance(tiers, dict)
+            else [("last build", document.get("last_build"))]
+        )
+        for label, build in builds:
+            if build:
+                outcome = "ok" if build.get("success") else "FAILED"
+                lines.append(
+                    f"{label:<11} {build['at']} ({ago(build['at'])}), {outcome}, "
+                    f"{build['duration_s']:.1f} s"
+                )
+                lines += [f"            {f}" for f in (build.get("failures") or [])[:5]]
+            else:
+                lines.append(f"{label:<11} never")
+        full = (tiers or {}).get("full") if isinstance(tiers, dict) else None
+        if full and full.get("unbuilt_since"):
             lines.append(
-                f"last build  {build['at']} ({ago(build['at'])}), {outcome}, "
-                f"{build['duration_s']:.1f} s"
+                f"full tier   rows waiting for a full build since {ago(full['unbuilt_since'])}"
             )
-            lines += [f"            {failure}" for failure in (build.get("failures") or [])[:5]]
-        else:
-            lines.append("last build  never")
     target = report["freshness_target_s"]
     for source, fresh in report["freshness"].items():
         age = fresh["age_s"]

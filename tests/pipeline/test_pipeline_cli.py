@@ -69,6 +69,9 @@ def test_run_once_then_status(loader_gateway: Service) -> None:
     ]
     assert report["status"]["state"] == "stopped"
     assert report["status"]["last_build"]["success"] is True
+    assert report["status"]["last_build"]["tier"] == "full"  # --once builds everything
+    assert report["status"]["tiers"]["full"]["builds"] == 1
+    assert report["status"]["tiers"]["fresh"]["builds"] == 0
     assert report["freshness"]["web"]["within_target"] is True
     assert report["freshness_target_s"] == 180
 
@@ -78,7 +81,9 @@ def test_run_once_then_status(loader_gateway: Service) -> None:
     assert text.returncode == 0, text.stdout
     assert "events 2 records behind" in text.stdout
     assert "dead_letters 0 records behind" in text.stdout
-    assert "last build" in text.stdout and "ok" in text.stdout
+    assert "fresh build (referral_events) every 5.0 s, full build every 60.0 s" in text.stdout
+    assert "last full" in text.stdout and "ok" in text.stdout
+    assert "last fresh  never" in text.stdout
     assert "health      OK" in text.stdout
 
 
@@ -195,6 +200,11 @@ def _one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> 
         (["run", "--data-dir", "{empty}"], {}, "no local streams here"),
         (["run", "--data-dir", "{streams}", "--load-interval", "0"], {}, "--load-interval"),
         (["run", "--data-dir", "{streams}", "--build-interval", "soon"], {}, "--build-interval"),
+        (
+            ["run", "--data-dir", "{streams}", "--full-build-interval", "0"],
+            {},
+            "--full-build-interval",
+        ),
         (["run", "--data-dir", "{streams}", "--target", "snowflake"], {}, "needs --warehouse"),
         (
             ["run", "--data-dir", "{streams}", "--warehouse", "{missing}/w.duckdb"],
@@ -252,6 +262,18 @@ def document(**changes: Any) -> dict[str, Any]:
     return base
 
 
+def tiers(fresh: dict[str, Any] | None = None, **full: Any) -> dict[str, Any]:
+    """The `tiers` part of a status document: last builds ok unless given, full every 60 s."""
+    ok = {"at": iso(NOW), "success": True, "duration_s": 1, "failures": []}
+    return {
+        "fresh": {"interval_s": 5, "last": fresh or ok, "unbuilt_since": None},
+        "full": {"interval_s": 60, "last": ok, "unbuilt_since": None, **full},
+    }
+
+
+FAILED = {"at": iso(NOW), "success": False, "duration_s": 1, "failures": ["model x: y"]}
+
+
 def lag(age_s: float | None) -> list[StreamLag]:
     oldest = None if age_s is None else NOW - timedelta(seconds=age_s)
     return [StreamLag("events", 10, 5 if oldest else 10, 5 if oldest else 0, False, oldest)]
@@ -277,6 +299,20 @@ def lag(age_s: float | None) -> list[StreamLag]:
             "last load failed: IOException: lock",
         ),
         (None, lag(None), "has not run here"),
+        (document(tiers=tiers()), lag(None), None),
+        (document(tiers=tiers(FAILED)), lag(None), "last fresh build failed: model x: y"),
+        (document(tiers=tiers(last=FAILED)), lag(None), "last full build failed: model x: y"),
+        # rows waiting for a full build: fine within its interval + the target, then behind
+        (
+            document(tiers=tiers(unbuilt_since=iso(NOW - timedelta(seconds=230)))),
+            lag(None),
+            None,
+        ),
+        (
+            document(tiers=tiers(unbuilt_since=iso(NOW - timedelta(seconds=250)))),
+            lag(None),
+            "behind: rows loaded 250 s ago are not in a full build yet",
+        ),
         (
             document(stream_lag={"events": {"shardId-0": {"millis_behind": 240_000}}}),
             None,

@@ -58,6 +58,9 @@ def test_events_sent_with_the_sdk_are_queryable_after_wait_until_loaded(tmp_path
         status = stack.wait_until_loaded(timeout=240)
         assert status["rows_total"]["events"] == 20
         assert status["last_build"]["success"] is True
+        # wait_until_loaded means a FULL build after the load: every model is current
+        assert status["last_build"]["tier"] == "full"
+        assert status["tiers"]["full"]["unbuilt_since"] is None
         assert status["checkpoints"]["events"]["local"] == f"{19:020d}"
     assert not alive(pid)
     assert group_members(pid) == []
