@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-# kinesis-local and fakesnow: one of each per test session (xdist worker), for every test that
-# asks for it.
-pytest_plugins = ["tests.support.kinesis_local", "tests.support.fakesnow_server"]
+# kinesis-local, fakesnow and the contracts' registry template: one of each per test session
+# (xdist worker), for every test that asks for it.
+pytest_plugins = [
+    "tests.support.kinesis_local",
+    "tests.support.fakesnow_server",
+    "tests.support.registry_template",
+]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -23,15 +23,6 @@ from registry_service.registry.bootstrap import open_registry
 from registry_service.settings import Settings
 
 
-@pytest.fixture(scope="session")
-def demo_registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A registry.db with the repository's contracts (built once: loading takes seconds)."""
-    directory = tmp_path_factory.mktemp("demo-registry")
-    registry, _keys = open_registry(Settings(data_dir=directory))
-    registry.store.close()
-    return directory
-
-
 class Gateway:
     """The whole application on an ephemeral port, and its streams read back."""
 
@@ -78,7 +69,7 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, demo_registry_template: Path) -> Iterator[Gateway]:
-    served = Gateway(tmp_path / "data", demo_registry_template)
+def gateway(tmp_path: Path, registry_template: Path) -> Iterator[Gateway]:
+    served = Gateway(tmp_path / "data", registry_template)
     yield served
     served.close()

@@ -28,15 +28,6 @@ ADMIN_TOKEN = "admin-token-for-tests"
 HAS_ADAPTERS = importlib.util.find_spec("registry_service.adapters") is not None
 
 
-@pytest.fixture(scope="session")
-def registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A registry.db holding the repository's contracts (built once: loading takes seconds)."""
-    directory = tmp_path_factory.mktemp("registry-template")
-    registry, _keys = open_registry(Settings(data_dir=directory))
-    registry.store.close()
-    return directory
-
-
 class Service:
     """One installation: data dir, settings, registry, keys, the app; optionally served."""
 

@@ -12,24 +12,13 @@ from typing import Any
 import orjson
 import pytest
 
-from registry_service.registry.bootstrap import open_registry
-from registry_service.settings import Settings
 from tests.gateway.conftest import Service, example
 
 
-@pytest.fixture(scope="session")
-def loader_registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A registry.db with this repository's contracts (built once per session)."""
-    directory = tmp_path_factory.mktemp("loader-registry")
-    registry, _keys = open_registry(Settings(data_dir=directory))
-    registry.store.close()
-    return directory
-
-
 @pytest.fixture
-def loader_gateway(tmp_path: Path, loader_registry_template: Path) -> Iterator[Service]:
+def loader_gateway(tmp_path: Path, registry_template: Path) -> Iterator[Service]:
     """The gateway served by uvicorn on 127.0.0.1, writing local streams under its data dir."""
-    service = Service(tmp_path / "data", loader_registry_template).serve()
+    service = Service(tmp_path / "data", registry_template).serve()
     yield service
     service.close()
 

@@ -22,9 +22,7 @@ from pipeline.loader.loader import Loader
 from pipeline.loader.sources import LocalSource
 from pipeline.loader.warehouse import Warehouse, open_warehouse
 from registry_service.model import Producer
-from tests.gateway.conftest import Service, registry_template
-
-__all__ = ["registry_template"]
+from tests.gateway.conftest import Service
 
 WEB = Producer("key-web", "web", "promptflow-web")
 BACKEND = Producer("key-backend", "backend", "accounts-service")
