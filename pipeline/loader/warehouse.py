@@ -38,6 +38,15 @@ from pipeline.loader.rows import AppendResult, DeadLetterRow, EventRow, ShardBat
 
 RETENTION_DAYS = 180
 """Raw retention (by received_at), the spec's default for prune_raw."""
+CURATED_RETENTION_DAYS = 1095
+"""Curated retention (by occurred_at, 3 years), the default for prune_curated."""
+CURATED_INCREMENTAL_TABLES: tuple[str, ...] = (
+    "conformed.referral_events",
+    "conformed.session_events",
+)
+"""The curated tables that keep history (incremental dbt models): what prune_curated deletes
+from. Every other curated relation (sessions, identities, marts, dq) is rebuilt in full from
+these at each `dbt build`, so it follows at the next build."""
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "stream",
@@ -143,6 +152,21 @@ class PruneResult:
     dead_letters_deleted: int
 
 
+@dataclass(frozen=True)
+class CuratedPruneResult:
+    """Rows deleted by prune_curated per table (occurred_at < cutoff), and the tables that
+    were skipped because they do not exist yet (the first dbt build has not run)."""
+
+    cutoff: datetime
+    deleted: Mapping[str, int]
+    skipped: tuple[str, ...]
+
+    @property
+    def pruned(self) -> tuple[str, ...]:
+        """The tables that existed and were pruned (possibly of 0 rows)."""
+        return tuple(self.deleted)
+
+
 class Warehouse(ABC):
     """Where raw rows land. One instance holds one connection; `close()` releases it."""
 
@@ -186,6 +210,29 @@ class Warehouse(ABC):
     ) -> PruneResult:
         """Delete raw.events / raw.dead_letters rows received more than N days before now."""
 
+    def prune_curated(
+        self, older_than_days: int = CURATED_RETENTION_DAYS, now: datetime | None = None
+    ) -> CuratedPruneResult:
+        """Delete rows of the incremental curated tables (conformed.referral_events,
+        conformed.session_events) whose occurred_at is more than N days before now, in one
+        transaction. A table that does not exist yet (no dbt build so far) is skipped and named
+        in the result. The tables dbt rebuilds in full from these (conformed.sessions,
+        conformed.identities, marts.*, dq.results) are not touched here: they follow at the
+        next `dbt build`. Run it between builds: dbt must not be writing the same tables."""
+        cutoff = self._cutoff(older_than_days, now, "prune_curated")
+        present = [t for t in CURATED_INCREMENTAL_TABLES if self._table_exists(t)]
+        skipped = tuple(t for t in CURATED_INCREMENTAL_TABLES if t not in present)
+        deleted = self._delete_older(present, "occurred_at", cutoff) if present else {}
+        return CuratedPruneResult(cutoff, deleted, skipped)
+
+    @abstractmethod
+    def _table_exists(self, qualified: str) -> bool:
+        """Whether `schema.table` exists in the warehouse's database."""
+
+    @abstractmethod
+    def _delete_older(self, tables: Sequence[str], column: str, cutoff: datetime) -> dict[str, int]:
+        """DELETE rows with `column < cutoff` from every table, in ONE transaction."""
+
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read query (tests, status); parameters in the warehouse's own style."""
@@ -201,9 +248,9 @@ class Warehouse(ABC):
         self.close()
 
     @staticmethod
-    def _cutoff(older_than_days: int, now: datetime | None) -> datetime:
+    def _cutoff(older_than_days: int, now: datetime | None, what: str = "prune_raw") -> datetime:
         if older_than_days < 0:
-            raise WarehouseError(f"prune_raw: older_than_days must be >= 0, got {older_than_days}")
+            raise WarehouseError(f"{what}: older_than_days must be >= 0, got {older_than_days}")
         current = now or utc_now()
         if current.tzinfo is not None:
             current = current.astimezone(UTC).replace(tzinfo=None)
@@ -391,6 +438,30 @@ class DuckDBWarehouse(Warehouse):
             self._con.execute("ROLLBACK")
             raise
         return PruneResult(cutoff, int(events), int(dead))
+
+    def _table_exists(self, qualified: str) -> bool:
+        schema, table = qualified.split(".", 1)
+        (count,) = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()
+        return int(count) > 0
+
+    def _delete_older(self, tables: Sequence[str], column: str, cutoff: datetime) -> dict[str, int]:
+        deleted: dict[str, int] = {}
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            for table in tables:
+                (count,) = self._con.execute(
+                    f"DELETE FROM {table} WHERE {column} < ?", [cutoff]
+                ).fetchone()
+                deleted[table] = int(count)
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        return deleted
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._con.execute(sql, list(params)).fetchall())
@@ -646,6 +717,25 @@ class SnowflakeWarehouse(Warehouse):
         return PruneResult(
             cutoff, int(events[0][0]) if events else 0, int(dead[0][0]) if dead else 0
         )
+
+    def _table_exists(self, qualified: str) -> bool:
+        schema, table = qualified.split(".", 1)
+        # unquoted identifiers are stored upper-case in Snowflake's information schema
+        rows = self._execute(
+            "SELECT count(*) FROM information_schema.tables "
+            f"WHERE table_schema = {_sf_value(schema.upper())} "
+            f"AND table_name = {_sf_value(table.upper())}"
+        )
+        return bool(rows) and int(rows[0][0]) > 0
+
+    def _delete_older(self, tables: Sequence[str], column: str, cutoff: datetime) -> dict[str, int]:
+        literal = f"TO_TIMESTAMP_NTZ({_sf_value(cutoff)})"
+        deleted: dict[str, int] = {}
+        with self._transaction():
+            for table in tables:
+                result = self._execute(f"DELETE FROM {table} WHERE {column} < {literal}")
+                deleted[table] = int(result[0][0]) if result else 0
+        return deleted
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self._con.cursor()
