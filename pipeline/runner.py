@@ -23,6 +23,10 @@ runs after the first load regardless, so the models exist). An event then waits 
 interval plus one fresh interval and a fresh build, or a full build when one is in its way: well
 under 30 s, far inside 3 minutes (docs/pipeline.md).
 
+Retention (pipeline/retention.py) runs in the same loop, between loads, once at start and then
+every `retention_interval` (default 24 h): raw.* older than 180 days by received_at, the curated
+incremental tables older than 3 years by occurred_at; its last outcome is in the status.
+
 A failing load or build is logged, recorded in the status and retried with exponential backoff
 (capped); the loop never dies of it. `stop()` is prompt: every wait is on an Event.
 """
@@ -57,6 +61,10 @@ LOAD_STEP_BUDGET_S = 5.0
 """A load step repeats `load_once` while batches come back full, for at most this long, so a
 backlog drains quickly without starving the builds."""
 KEPT_ERRORS = 20
+DEFAULT_RETENTION_INTERVAL_S = 24 * 3600.0
+"""Seconds between applications of retention (the first runs at start)."""
+RETENTION_RETRY_S = 60.0
+"""A failed retention is tried again after this (doubling, capped at the retention interval)."""
 
 
 class PipelineConfigError(ValueError):
@@ -114,6 +122,10 @@ class RunnerState:
     """`load_seq` as it was when the last successful build of either tier started (-1: none
     yet): every row loaded up to then is queryable in conformed.referral_events."""
     errors: list[dict[str, str]] = field(default_factory=list)
+    retentions: int = 0
+    retention_failures: int = 0
+    last_retention: dict[str, Any] | None = None
+    """The last application of retention (RetentionResult.to_json(), or the error)."""
     fresh: TierState = field(default_factory=TierState)
     full: TierState = field(default_factory=TierState)
 
@@ -147,6 +159,9 @@ class PipelineRunner:
         kinesis_client: Any = None,
         batch_records: int = 5000,
         dbt_vars: Mapping[str, Any] | None = None,
+        retention_interval: float = DEFAULT_RETENTION_INTERVAL_S,
+        raw_retention_days: int = 180,
+        curated_retention_days: int = 1095,
     ) -> None:
         if not load_interval > 0:
             raise PipelineConfigError(f"load interval {load_interval} s: must be above 0")
@@ -156,12 +171,23 @@ class PipelineRunner:
             raise PipelineConfigError(
                 f"full build interval {full_build_interval} s: must be above 0"
             )
+        if not retention_interval > 0:
+            raise PipelineConfigError(f"retention interval {retention_interval} s: must be above 0")
+        from pipeline.retention import RetentionError, check_days
+
+        try:
+            check_days(raw_retention_days, curated_retention_days)
+        except RetentionError as exc:
+            raise PipelineConfigError(str(exc)) from None
         if target not in ("duckdb", "snowflake"):
             raise PipelineConfigError(f"target {target!r}: expected duckdb or snowflake")
         self.data_dir = Path(data_dir)
         self.load_interval = float(load_interval)
         self.build_interval = float(build_interval)
         self.full_build_interval = float(full_build_interval)
+        self.retention_interval = float(retention_interval)
+        self.raw_retention_days = raw_retention_days
+        self.curated_retention_days = curated_retention_days
         self.target: Target = target
         self.warehouse = _warehouse_location(self.data_dir, warehouse, target)
         self.stream = stream
@@ -201,10 +227,17 @@ class PipelineRunner:
         self._running = True
         now = time.monotonic()
         next_load = next_fresh = next_full = now  # the first (full) build follows the first load
-        failed = {"load": 0, "fresh": 0, "full": 0}
+        next_retention = now  # retention first: it owns the warehouse before the first load
+        failed = {"load": 0, "fresh": 0, "full": 0, "retention": 0}
         try:
             self._write_status()
             while not self._stop.is_set():
+                if time.monotonic() >= next_retention:
+                    ok = self.retention_step()
+                    failed["retention"] = 0 if ok else failed["retention"] + 1
+                    next_retention = time.monotonic() + self._retention_delay(failed["retention"])
+                    if self._stop.is_set():
+                        break
                 hurry = self._take_hurry()
                 due = self._due_tier(hurry, next_fresh, next_full)
                 if hurry or due or time.monotonic() >= next_load:
@@ -230,7 +263,7 @@ class PipelineRunner:
                         next_fresh = following
                     else:
                         next_full = following
-                moments = [next_load]
+                moments = [next_load, next_retention]
                 if self._tier_due("full"):
                     moments.append(next_full)
                 if self._tier_due("fresh"):
@@ -254,9 +287,11 @@ class PipelineRunner:
         return None
 
     def run_once(self) -> bool:
-        """Drain the stream (load until nothing is left), then build; True when both succeeded."""
+        """Apply retention, drain the stream (load until nothing is left), then build; True when
+        all three succeeded."""
         self._running = True
         try:
+            retained = self.retention_step()
             loaded = True
             while not self._stop.is_set():
                 before = self.state.load_seq
@@ -264,7 +299,7 @@ class PipelineRunner:
                 if not loaded or self.state.load_seq == before:
                     break
             built = self.build_step("full")
-            return loaded and built
+            return retained and loaded and built
         finally:
             self._running = False
             self._close_loader()
@@ -428,6 +463,57 @@ class PipelineRunner:
             self._changed.notify_all()
         return outcome.success
 
+    def retention_step(self) -> bool:
+        """Apply retention (pipeline/retention.py) with the runner's days; True if no error.
+        Between loads and builds, so the runner owns the DuckDB file while it runs."""
+        from pipeline.retention import apply_retention
+
+        begun = utc_now()
+        started = time.monotonic()
+        record: dict[str, Any]
+        try:
+            warehouse = self._open_warehouse()
+            try:
+                result = apply_retention(
+                    warehouse, self.raw_retention_days, self.curated_retention_days
+                )
+            finally:
+                self._release_warehouse(warehouse)
+            record = result.to_json()
+            record["at"] = iso(begun)
+        except Exception as exc:
+            error = _one_line(exc)
+            log.error("retention failed: %s", error)
+            log.debug("retention failure", exc_info=True)
+            self._close_loader()
+            record = {
+                "at": iso(begun),
+                "raw_days": self.raw_retention_days,
+                "curated_days": self.curated_retention_days,
+                "deleted": {},
+                "skipped": [],
+                "duration_s": round(time.monotonic() - started, 3),
+                "error": error,
+            }
+        with self._changed:
+            state = self.state
+            state.retentions += 1
+            state.last_retention = record
+            if record["error"]:
+                state.retention_failures += 1
+                self._record_error("retention", record["error"])
+            else:
+                log.info("retention applied", extra={"deleted": record["deleted"]})
+            self._write_status()
+            self._changed.notify_all()
+        return record["error"] is None
+
+    def _retention_delay(self, failures: int) -> float:
+        """The interval after a success; after failures 60 s, 120 s, ... up to the interval."""
+        if failures == 0:
+            return self.retention_interval
+        return min(self.retention_interval, RETENTION_RETRY_S * 2.0 ** min(failures - 1, 16))
+
     def _build(self, tier: Tier) -> BuildOutcome:
         started = time.monotonic()
         try:
@@ -569,6 +655,14 @@ class PipelineRunner:
             "freshness": freshness,
             "unbuilt_since": iso(state.unbuilt_since),
             "tiers": {name: self._tier_document(name) for name in TIERS},
+            "retention": {
+                "interval_s": self.retention_interval,
+                "raw_days": self.raw_retention_days,
+                "curated_days": self.curated_retention_days,
+                "applied": state.retentions,
+                "failures": state.retention_failures,
+                "last": state.last_retention,
+            },
             "errors": state.errors,
         }
 

@@ -8,6 +8,10 @@ everything and exits (0 when both succeeded, 1 otherwise). Builds come in two ti
 (flags, else REFRACT_STREAM / REFRACT_KINESIS_*), so a runner beside a gateway reads what the
 gateway writes.
 
+Retention (pipeline/retention.py): `run` applies it at start and every `--retention-interval`;
+`prune` applies it once, for operators, on a warehouse no runner holds (a running runner owns
+the DuckDB file: `prune` says so and exits 2 instead of waiting).
+
 `status` exits 0 when the pipeline is healthy and 1 when it is failing or stale (the rules are
 in pipeline/status.py and docs/pipeline.md), so it can serve as a cron or CI probe. Bad input
 (a missing data directory, an unreadable status file, bad flags) is one line on stderr, exit 2.
@@ -65,6 +69,27 @@ def pipeline_group() -> None:
     help="Full tier: seconds between whole `dbt build`s: every model, the tests and "
     "dq.results (only when rows arrived since the last one).",
 )
+@click.option(
+    "--retention-interval",
+    type=click.FloatRange(0, min_open=True),
+    default=24 * 3600.0,
+    show_default=True,
+    help="Seconds between applications of retention (the first runs at start).",
+)
+@click.option(
+    "--raw-retention-days",
+    type=click.IntRange(min=1),
+    default=180,
+    show_default=True,
+    help="raw.events / raw.dead_letters rows received longer ago than this are deleted.",
+)
+@click.option(
+    "--curated-retention-days",
+    type=click.IntRange(min=1),
+    default=1095,
+    show_default=True,
+    help="conformed.referral_events / session_events rows that occurred longer ago are deleted.",
+)
 @click.option("--once", is_flag=True, help="Load everything on the stream, build once, exit.")
 @click.option(
     "--warehouse",
@@ -103,6 +128,9 @@ def run_command(
     load_interval: float,
     build_interval: float,
     full_build_interval: float,
+    retention_interval: float,
+    raw_retention_days: int,
+    curated_retention_days: int,
     once: bool,
     warehouse: str | None,
     target: str,
@@ -150,6 +178,9 @@ def run_command(
             load_interval=load_interval,
             build_interval=build_interval,
             full_build_interval=full_build_interval,
+            retention_interval=retention_interval,
+            raw_retention_days=raw_retention_days,
+            curated_retention_days=curated_retention_days,
             target=target,  # type: ignore[arg-type]
             warehouse=warehouse,
             stream=settings.stream,
@@ -225,6 +256,87 @@ def status_command(data_dir: Path | None, fmt: str) -> int:
     return EXIT_OK if verdict.healthy else EXIT_FINDINGS
 
 
+@pipeline_group.command("prune")
+@_DATA_DIR
+@click.option(
+    "--warehouse",
+    default=None,
+    help="DuckDB file (default <data-dir>/warehouse.duckdb) or snowflake://user:pass@account/db.",
+)
+@click.option(
+    "--raw-days",
+    type=click.IntRange(min=1),
+    default=180,
+    show_default=True,
+    help="Delete raw.events / raw.dead_letters rows received longer ago than this.",
+)
+@click.option(
+    "--curated-days",
+    type=click.IntRange(min=1),
+    default=1095,
+    show_default=True,
+    help="Delete conformed.referral_events / session_events rows that occurred longer ago.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def prune_command(
+    data_dir: Path | None, warehouse: str | None, raw_days: int, curated_days: int, fmt: str
+) -> int:
+    """Apply retention once: raw rows by received_at, curated history by occurred_at."""
+    from pipeline.loader.warehouse import WarehouseError, open_warehouse
+    from pipeline.retention import RetentionError, apply_retention
+    from registry_service.settings import Settings, SettingsError
+
+    if warehouse is None or not warehouse.startswith("snowflake://"):
+        if data_dir is None:
+            try:
+                data_dir = Settings.from_env().data_dir
+            except SettingsError as exc:
+                raise click.UsageError(str(exc)) from None
+        location = Path(warehouse) if warehouse else data_dir / "warehouse.duckdb"
+        if warehouse is None:
+            _existing_dir(data_dir)
+        if not location.is_file():
+            raise InvalidInput(
+                f"{location}: no DuckDB warehouse here (--warehouse; the loader creates it)"
+            )
+        target: str = str(location)
+    else:
+        target = warehouse
+    try:
+        with open_warehouse(target) as opened:
+            result = apply_retention(opened, raw_days, curated_days)
+    except WarehouseError as exc:
+        if "lock" in str(exc).lower():
+            raise InvalidInput(
+                f"{target}: the DuckDB file is locked by another process, most likely a running "
+                "`refract pipeline run` (it applies retention itself every "
+                "--retention-interval); stop it first, or let it prune"
+            ) from None
+        raise InvalidInput(" ".join(str(exc).split())) from None
+    except RetentionError as exc:
+        raise InvalidInput(str(exc)) from None
+    report = {"warehouse": opened.description, **result.to_json()}
+    if fmt == "json":
+        _emit(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        _emit(_prune_text(report))
+    return EXIT_OK
+
+
+def _prune_text(report: dict[str, Any]) -> str:
+    lines = [
+        f"retention   {report['warehouse']}: raw older than {report['raw_days']} d "
+        f"(received_at < {report['raw_cutoff']}), curated older than {report['curated_days']} d "
+        f"(occurred_at < {report['curated_cutoff']})"
+    ]
+    lines += [f"deleted     {table:<28} {count:,}" for table, count in report["deleted"].items()]
+    lines += [
+        f"skipped     {table:<28} does not exist yet (no dbt build so far)"
+        for table in report["skipped"]
+    ]
+    return "\n".join(lines)
+
+
 def _existing_dir(directory: Path) -> None:
     if not directory.exists():
         raise InvalidInput(f"{directory}: no such directory (--data-dir)")
@@ -241,6 +353,13 @@ def _summary(document: dict[str, Any]) -> str:
         f"loaded {_rows(rows)} in {document.get('loads', 0)} load step(s)"
         + (f"; last load FAILED: {load['error']}" if load.get("error") else ""),
     ]
+    retention = (document.get("retention") or {}).get("last")
+    if isinstance(retention, dict):
+        if retention.get("error"):
+            lines.append(f"retention FAILED: {retention['error']}")
+        else:
+            deleted = ", ".join(f"{t} {n:,}" for t, n in retention.get("deleted", {}).items())
+            lines.append(f"retention deleted {deleted or 'nothing'}")
     if build:
         verdict = "ok" if build.get("success") else "FAILED"
         lines.append(f"dbt build {verdict} in {build.get('duration_s', 0):.1f} s")
@@ -328,6 +447,7 @@ def _status_text(report: dict[str, Any]) -> str:
                 lines += [f"            {f}" for f in (build.get("failures") or [])[:5]]
             else:
                 lines.append(f"{label:<11} never")
+        lines.append(_retention_line(document.get("retention"), ago))
         full = (tiers or {}).get("full") if isinstance(tiers, dict) else None
         if full and full.get("unbuilt_since"):
             lines.append(
@@ -347,6 +467,34 @@ def _status_text(report: dict[str, Any]) -> str:
     else:
         lines += [f"health      PROBLEM: {problem}" for problem in report["problems"]]
     return "\n".join(lines)
+
+
+def _interval(seconds: object) -> str:
+    if not isinstance(seconds, int | float):
+        return "?"
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
+
+
+def _retention_line(retention: object, ago: Any) -> str:
+    """`retention   <at> (<age>), deleted ...` from status.json's `retention` block."""
+    if not isinstance(retention, dict):
+        return "retention   not reported by this runner"
+    policy = (
+        f"raw {retention.get('raw_days')} d, curated {retention.get('curated_days')} d, "
+        f"every {_interval(retention.get('interval_s'))}"
+    )
+    last = retention.get("last")
+    if not isinstance(last, dict):
+        return f"retention   never applied yet ({policy})"
+    if last.get("error"):
+        return f"retention   {last.get('at')} ({ago(last.get('at'))}), FAILED: {last['error']}"
+    deleted = ", ".join(
+        f"{table} {count:,}" for table, count in (last.get("deleted") or {}).items()
+    )
+    return (
+        f"retention   {last.get('at')} ({ago(last.get('at'))}), deleted {deleted or 'nothing'} "
+        f"({policy})"
+    )
 
 
 def _emit(text: str) -> None:
