@@ -21,13 +21,16 @@ garbage-collected or the interpreter exits without `close()`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -239,6 +242,7 @@ class LocalStack:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,  # its own process group: killed as a whole
+                preexec_fn=_die_with_parent_hook(),
             )
         self._finalizer = weakref.finalize(self, _kill_group, self.process)
         self.url = f"http://{self.host}:{port}"
@@ -285,6 +289,28 @@ class LocalStack:
         except OSError:
             return "(no log)"
         return " | ".join(line for line in tail.splitlines() if line.strip())[-LOG_TAIL_BYTES:]
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """On Linux, a hook that makes the server get SIGTERM when this process dies, so a stack
+    whose owner is SIGKILLed (a benchmark or test run killed by a timeout) leaves no server
+    behind; close() and the finalizer cover every other exit.
+
+    The kernel sends the signal when the *thread* that started the child exits, so the hook is
+    only used from the main thread (elsewhere it could stop the server while the stack lives).
+    """
+    if (
+        not sys.platform.startswith("linux")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+
+    def hook() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

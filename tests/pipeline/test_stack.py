@@ -4,7 +4,11 @@ HTTP become queryable; shutdown leaves no process behind, also when the body rai
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -105,3 +109,33 @@ def test_wait_until_loaded_needs_a_runner(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="runs no pipeline"):
         stack.wait_until_loaded(1)
     assert os.listdir(tmp_path) == []  # nothing started, nothing written
+
+
+def test_the_server_dies_with_a_sigkilled_owner(tmp_path: Path) -> None:
+    """A stack owner killed outright (no close(), no finalizer) leaves no gateway behind."""
+    owner_code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from pipeline.stack import LocalStack\n"
+        "stack = LocalStack(Path(sys.argv[1]), run_pipeline=False).start()\n"
+        "print(stack.process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", owner_code, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert owner.stdout is not None
+        server_pid = int(owner.stdout.readline())
+        assert alive(server_pid)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        deadline = time.monotonic() + 30
+        while alive(server_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(server_pid), "the gateway outlived its SIGKILLed owner"
+    finally:
+        owner.kill()
+        owner.wait(10)
