@@ -28,6 +28,7 @@ from typing import Any
 import click
 
 from compat.source import InvalidInput
+from refract.stream_options import resolve_settings, stream_options
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -103,26 +104,7 @@ def pipeline_group() -> None:
     show_default=True,
     help="dbt target the models are built on.",
 )
-@click.option(
-    "--stream",
-    type=click.Choice(["local", "kinesis"]),
-    default=None,
-    help="Stream to load (REFRACT_STREAM, default local).",
-)
-@click.option("--kinesis-stream", default=None, help="Events stream (REFRACT_KINESIS_STREAM).")
-@click.option(
-    "--kinesis-dead-letter-stream",
-    default=None,
-    help="Dead-letter stream (REFRACT_KINESIS_DEAD_LETTER_STREAM).",
-)
-@click.option("--kinesis-region", default=None, help="Kinesis region (REFRACT_KINESIS_REGION).")
-@click.option("--kinesis-endpoint", default=None, help="Endpoint (REFRACT_KINESIS_ENDPOINT).")
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
+@stream_options
 def run_command(
     data_dir: Path | None,
     load_interval: float,
@@ -144,20 +126,15 @@ def run_command(
     """Run the loader and dbt builds until stopped (SIGINT/SIGTERM), or once with --once."""
     from pipeline.runner import PipelineConfigError, PipelineRunner
     from registry_service.gateway.logs import configure_logging
-    from registry_service.settings import Settings, SettingsError
 
-    try:
-        settings = Settings.from_env().with_overrides(
-            data_dir=data_dir,
-            stream=stream,
-            kinesis_stream=kinesis_stream,
-            kinesis_dead_letter_stream=kinesis_dead_letter_stream,
-            kinesis_region=kinesis_region,
-            kinesis_endpoint=kinesis_endpoint,
-        )
-        settings.check()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+    settings = resolve_settings(
+        data_dir=data_dir,
+        stream=stream,
+        kinesis_stream=kinesis_stream,
+        kinesis_dead_letter_stream=kinesis_dead_letter_stream,
+        kinesis_region=kinesis_region,
+        kinesis_endpoint=kinesis_endpoint,
+    )
     directory = settings.data_dir
     if settings.stream == "local":
         _existing_dir(directory)

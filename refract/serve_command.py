@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from refract.stream_options import resolve_settings, stream_options
+
 
 @click.command("serve")
 @click.option("--host", default=None, help="Interface to bind (REFRACT_HOST, default 127.0.0.1).")
@@ -32,34 +34,7 @@ import click
     default=None,
     help="PostgreSQL DSN of the registry (REFRACT_REGISTRY_DSN; default: SQLite in --data-dir).",
 )
-@click.option(
-    "--stream",
-    type=click.Choice(["local", "kinesis"]),
-    default=None,
-    help="Where accepted events and dead letters go (REFRACT_STREAM, default local).",
-)
-@click.option(
-    "--kinesis-stream",
-    default=None,
-    help="Kinesis events stream; dead letters go to <name>-dead-letters (REFRACT_KINESIS_STREAM).",
-)
-@click.option(
-    "--kinesis-dead-letter-stream",
-    default=None,
-    help="Kinesis dead-letter stream (REFRACT_KINESIS_DEAD_LETTER_STREAM).",
-)
-@click.option("--kinesis-region", default=None, help="Kinesis region (REFRACT_KINESIS_REGION).")
-@click.option(
-    "--kinesis-endpoint",
-    default=None,
-    help="Kinesis endpoint URL, e.g. kinesis-local's (REFRACT_KINESIS_ENDPOINT).",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
+@stream_options
 def serve_command(
     host: str | None,
     port: int | None,
@@ -77,23 +52,18 @@ def serve_command(
 
     from registry_service.app import create_app
     from registry_service.gateway.logs import configure_logging, uvicorn_log_config
-    from registry_service.settings import Settings, SettingsError
 
-    try:
-        settings = Settings.from_env().with_overrides(
-            host=host,
-            port=port,
-            data_dir=data_dir,
-            registry_dsn=registry_dsn,
-            stream=stream,
-            kinesis_stream=kinesis_stream,
-            kinesis_dead_letter_stream=kinesis_dead_letter_stream,
-            kinesis_region=kinesis_region,
-            kinesis_endpoint=kinesis_endpoint,
-        )
-        settings.check()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+    settings = resolve_settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        registry_dsn=registry_dsn,
+        stream=stream,
+        kinesis_stream=kinesis_stream,
+        kinesis_dead_letter_stream=kinesis_dead_letter_stream,
+        kinesis_region=kinesis_region,
+        kinesis_endpoint=kinesis_endpoint,
+    )
     configure_logging(log_level)
     app = create_app(settings)
     uvicorn.run(
