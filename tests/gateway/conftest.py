@@ -63,7 +63,11 @@ class Service:
         directory = self.data_dir / "streams" / stream
         if not directory.exists():
             return []
-        return [orjson.loads(r.data) for _, r in StreamReader(directory).read(0, 100_000)]
+        reader, out, offset = StreamReader(directory), [], 0
+        while page := reader.read(offset, 10_000):  # every record, however many
+            out.extend(orjson.loads(record.data) for _, record in page)
+            offset = page[-1][0] + 1
+        return out
 
     def events(self) -> list[dict[str, Any]]:
         return self.records("events")
