@@ -172,6 +172,20 @@ class Simulation:
         identity = dedup_key(event) or event["event_id"]
         self.emit(producer, event, occurred, identity, delay or timedelta(seconds=1))
 
+    def emit_web_copy(
+        self, user: User, session: str, fields: dict[str, Any], moment: datetime
+    ) -> None:
+        """The web app's client copy of a conversion the backend also reports (same fields)."""
+        client = {
+            "event_id": self.uuid(),
+            **fields,
+            "source": "web",
+            "user": {"user_id": user.user_id, "anonymous_id": user.anonymous_id},
+            "session": {"session_id": session},
+            "device": user.device,
+        }
+        self.emit_event("promptflow-web", client, moment)
+
     # -- the population ----------------------------------------------------------------------
 
     def run(self, target_items: int) -> None:
@@ -630,15 +644,7 @@ class Simulation:
             "trial_ends_at": ts(moment + timedelta(days=14)),
         }
         if user.kind == "sdk":
-            client = {
-                "event_id": self.uuid(),
-                **fields,
-                "source": "web",
-                "user": {"user_id": user.user_id, "anonymous_id": user.anonymous_id},
-                "session": {"session_id": session},
-                "device": user.device,
-            }
-            self.emit_event("promptflow-web", client, moment)
+            self.emit_web_copy(user, session, fields, moment)
         server = {
             "event_id": self.uuid(),
             **fields,
@@ -677,15 +683,7 @@ class Simulation:
             "trial_id": user.trial_id,
         }
         if session is not None and user.kind == "sdk":
-            client = {
-                "event_id": self.uuid(),
-                **fields,
-                "source": "web",
-                "user": {"user_id": user.user_id, "anonymous_id": user.anonymous_id},
-                "session": {"session_id": session},
-                "device": user.device,
-            }
-            self.emit_event("promptflow-web", client, moment)
+            self.emit_web_copy(user, session, fields, moment)
             self.visit_has_copies = True
         server = {
             "event_id": self.uuid(),
