@@ -5,11 +5,12 @@ resolve the streams the same way (flags over REFRACT_* variables, as Settings do
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from registry_service.settings import Settings, SettingsError
+if TYPE_CHECKING:
+    from registry_service.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,7 +66,10 @@ def stream_options(command: F) -> F:
 
 def resolve_settings(**overrides: Any) -> Settings:
     """Settings from the environment with the given flags over them, checked; a bad
-    combination is a click usage error (one line, exit 2)."""
+    combination is a click usage error (one line, exit 2). Imported here, not at module level,
+    so commands that never resolve settings do not pay for it at start-up."""
+    from registry_service.settings import Settings, SettingsError
+
     try:
         settings = Settings.from_env().with_overrides(**overrides)
         settings.check()
