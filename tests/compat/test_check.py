@@ -11,6 +11,7 @@ import pytest
 from compat.check import Report, check_compatibility, comparisons
 from compat.model import Direction, Mode, Policy
 from compat.source import InvalidInput, SchemaSet
+from tests.support.shared import SHARED
 
 
 def obj(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -279,7 +280,6 @@ def test_forward_locations_still_point_into_the_checked_version(files: dict[str,
 
 # -- Confluent's own examples ---------------------------------------------------------------
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CONFLUENT = SHARED / "data" / "compat" / "confluent"
 
 

@@ -11,7 +11,6 @@ writes the root as `#/` where we write the JSON pointer `#`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,8 @@ from compat.diff import Difference, diff_schemas
 from compat.differences import is_compatible
 from compat.model import Policy
 from compat.source import SchemaSet
+from tests.support.shared import SHARED
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
 EXAMPLES = SHARED / "data" / "compat" / "confluent"
 FILES = ("diff-schema-examples.json", "diff-combined-schema-examples.json")
 DRAFT7 = "http://json-schema.org/draft-07/schema#"

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from registry_service.referral import Classification, Classifier, default_classifier
+from tests.support.shared import SHARED
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO.parent / "shared" / "data" / "referrals" / "examples.jsonl"
+EXAMPLES = SHARED / "data" / "referrals" / "examples.jsonl"
 
 
 def _examples() -> list[dict[str, object]]:

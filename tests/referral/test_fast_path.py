@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from registry_service.referral import Classifier
 from registry_service.referral.rules import RULES_DIR, load_rules, newest_rules_file
+from tests.support.shared import SHARED
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO.parent / "shared" / "data" / "referrals" / "examples.jsonl"
+EXAMPLES = SHARED / "data" / "referrals" / "examples.jsonl"
 RULES = load_rules(newest_rules_file(RULES_DIR))
 
 RULE_HOSTS = sorted(RULES.hosts)
