@@ -317,7 +317,7 @@ class Gateway:
             referral = self._referral(plan.name)
         if referral:
             self._classify(canonical, stats)
-        return self.pii.apply(canonical), upcast_from
+        return self.pii.apply(canonical, owned=True), upcast_from
 
     def _plan(self, ref: Any) -> _Plan | Rejected:
         """What ``_one`` needs to know about a ``schema`` value, kept while it is compiled."""

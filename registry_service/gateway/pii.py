@@ -22,7 +22,6 @@ rules in the warehouse, not removed here.
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import ipaddress
 import re
@@ -70,7 +69,7 @@ class PiiRules:
         ``schemas``: event -> newest bundled schema, to tell IP and email fields apart."""
         if not key:
             raise ValueError("the PII key must not be empty")
-        self._hmac = hmac.new(key, digestmod=hashlib.sha256)
+        self._key = bytes(key)
         self.rules: dict[str, tuple[Rule, ...]] = {}
         pii = _catalogue.PII if pii is None else pii
         for event, pointers in pii.items():
@@ -86,21 +85,52 @@ class PiiRules:
             self.rules[event] = tuple(rules)
 
     def hash(self, value: str) -> str:
-        digest = self._hmac.copy()
-        digest.update(value.encode())
-        return digest.hexdigest()
+        """HMAC-SHA256 of ``value`` in lowercase hex (one-shot: no HMAC object per call)."""
+        return hmac.digest(self._key, value.encode(), "sha256").hex()
 
-    def apply(self, event: dict[str, Any]) -> dict[str, Any]:
+    def apply(self, event: dict[str, Any], *, owned: bool = False) -> dict[str, Any]:
         """``event`` with its direct identifiers replaced; copy-on-write, so containers shared
         with the producer's original payload (kept for dead letters, reused by callers) are
-        never modified: only the objects on a rewritten path are copied."""
+        never modified: only the objects on a rewritten path are copied. ``owned=True`` says
+        the top-level dict belongs to the caller (the gateway's own copy): it is rewritten in
+        place instead of being copied once more."""
         rules = self.rules.get(event.get("event_name"))  # type: ignore[arg-type]
         if not rules:
             return event
         result: Any = event
         for tokens, kind in rules:
-            result = self._rewrite(result, tokens, 0, kind)
+            if "*" in tokens:
+                result = self._rewrite(result, tokens, 0, kind)
+            else:
+                result = self._rewrite_path(result, tokens, kind, owned or result is not event)
         return result  # type: ignore[no-any-return]
+
+    def _rewrite_path(
+        self, root: dict[str, Any], tokens: tuple[str, ...], kind: str, owned: bool
+    ) -> dict[str, Any]:
+        """``_rewrite(root, tokens, 0, kind)`` for a path of object keys only, walked without
+        recursion: the hot path (every event has ``/privacy/ip_address``)."""
+        parents: list[dict[str, Any]] = []
+        node: Any = root
+        for token in tokens:
+            if not isinstance(node, dict) or token not in node:
+                return root
+            parents.append(node)
+            node = node[token]
+        if not isinstance(node, str):
+            return root
+        value: Any = self._transform(node, kind)
+        if value == node:
+            return root
+        for depth in range(len(tokens) - 1, -1, -1):
+            parent = parents[depth]
+            if depth == 0 and owned:
+                parent[tokens[0]] = value
+                return parent
+            copied = dict(parent)
+            copied[tokens[depth]] = value
+            value = copied
+        return value  # type: ignore[no-any-return]
 
     def _rewrite(self, node: Any, tokens: tuple[str, ...], i: int, kind: str) -> Any:
         """``node`` with the field at ``tokens[i:]`` transformed (a copy when it changed)."""
@@ -129,6 +159,8 @@ class PiiRules:
 
     def _transform(self, value: str, kind: str) -> str:
         if kind == "ip":
+            if _DOTTED_QUAD(value):  # truncate_ip's common case, inline
+                return value.rpartition(".")[0] + ".0"
             truncated = truncate_ip(value)
             if truncated is not None:
                 return truncated

@@ -150,3 +150,63 @@ def test_inline_partition_key_is_the_shared_one(user: Any, event_id: Any) -> Non
     except SinkError as exc:
         got = ("raises", str(exc))
     assert got == expected, event
+
+
+PII_LEAVES = st.one_of(
+    st.sampled_from(["203.0.113.77", "2001:db8::1", "not-an-ip", "  Ann@Example.COM ", ""]),
+    st.integers(),
+    st.none(),
+    st.lists(st.sampled_from(["198.51.100.9", 3]), max_size=2),
+)
+
+
+def _pii_tree(depth: int) -> Any:
+    """Objects shaped around the rule paths below (present, absent or of the wrong type)."""
+    leaf_or_object = PII_LEAVES if depth == 0 else PII_LEAVES | _pii_tree(depth - 1)
+    return st.dictionaries(
+        st.sampled_from(["privacy", "ip_address", "owner", "email", "ips", "other"]),
+        leaf_or_object,
+        max_size=4,
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(event=_pii_tree(2), owned=st.booleans())
+def test_pii_paths_rewrite_like_the_reference_and_copy_on_write(event: Any, owned: bool) -> None:
+    """``PiiRules.apply`` walks plain key paths without recursion and rewrites an owned
+    top-level dict in place: it must give the recursive rewrite's result, and never touch a
+    container of the producer's payload (nor the top level unless it is owned)."""
+    import copy
+
+    from registry_service.gateway.pii import PiiRules
+
+    rules = PiiRules(
+        b"k",
+        {
+            "e": {
+                "/privacy/ip_address": "direct",
+                "/owner/email": "direct",
+                "/email": "direct",
+                "/ips/*": "direct",
+                "/other": "indirect",
+            }
+        },
+        {},
+    )
+    # without schemas the field kind comes from the name: ip_address -> ip, email -> email
+    event["event_name"] = "e"
+    snapshot = copy.deepcopy(event)
+    nested = {key: value for key, value in event.items() if isinstance(value, dict | list)}
+    expected: Any = event
+    for tokens, kind in rules.rules["e"]:
+        expected = rules._rewrite(expected, tokens, 0, kind)
+    expected = copy.deepcopy(expected)
+    assert event == snapshot  # the reference is copy-on-write too
+
+    got = rules.apply(event, owned=owned)
+
+    assert got == expected
+    for key, value in nested.items():
+        assert value == snapshot[key], key  # nested containers are never modified
+    if not owned:
+        assert event == snapshot
