@@ -24,9 +24,10 @@ class Producer:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
-    """What happened to one event of a request, in request order.
+    """What happened to one event of a request, in request order (built once per event, so a
+    plain slots dataclass: a frozen one costs four times as much to build).
 
     `reason` is a dead-letter reason from the documented taxonomy (docs/dead-letters.md) when
     the event was rejected; `message` says what and where in one line, without personal data.
