@@ -8,7 +8,10 @@ Positions (the `position` column of raw.*):
 - local: the record offset zero-padded to 20 digits (sorts as text); the next read starts at
   offset + 1 (offsets can have gaps, docs/streams.md, so never count records).
 - Kinesis: the record's SequenceNumber; the next read is AFTER_SEQUENCE_NUMBER it, or
-  TRIM_HORIZON without a checkpoint.
+  TRIM_HORIZON without a checkpoint. The records of a KPL aggregate (the sink packs a key's
+  records together, pipeline/streams/aggregation.py) are `<SequenceNumber>:<index>` with a
+  six-digit index; a checkpoint inside an aggregate is re-read AT_SEQUENCE_NUMBER and the
+  records up to its index are skipped, so an aggregate loaded in part is never lost.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pipeline.loader.records import SourceRecord
+from pipeline.streams.aggregation import AggregateError, deaggregate
 from pipeline.streams.base import KinesisOptions, local_stream_directory
 from pipeline.streams.local import StreamReader
 
@@ -190,9 +194,17 @@ class KinesisSource:
         return shards
 
     def _iterator(self, stream: str, shard_id: str, after: str | None) -> str:
+        sequence, inside, _index = (after or "").partition(SUB_POSITION)
         if after is None:
             response = self.client.get_shard_iterator(
                 StreamName=stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )
+        elif inside:  # inside an aggregate: read it again, _expand skips what was loaded
+            response = self.client.get_shard_iterator(
+                StreamName=stream,
+                ShardId=shard_id,
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                StartingSequenceNumber=sequence,
             )
         else:
             response = self.client.get_shard_iterator(
@@ -264,17 +276,10 @@ class KinesisSource:
                 log.warning("kinesis %s/%s: read throttled, continuing next load", *key)
                 break
             for record in page["Records"]:
-                out.records.append(
-                    SourceRecord(
-                        stream,
-                        shard_id,
-                        str(record["SequenceNumber"]),
-                        str(record["PartitionKey"]),
-                        bytes(record["Data"]),
-                        record.get("ApproximateArrivalTimestamp"),
-                    )
-                )
-                last = str(record["SequenceNumber"])
+                expanded = _expand(stream, shard_id, record, last)
+                out.records.extend(expanded)
+                if expanded:
+                    last = expanded[-1].position
             millis = page.get("MillisBehindLatest")
             out.lag = ShardLag(None, int(millis) if millis is not None else None)
             next_iterator = page.get("NextShardIterator")
@@ -299,3 +304,36 @@ class KinesisSource:
 
     def close(self) -> None:
         self._cursors.clear()
+
+
+SUB_POSITION = ":"
+"""Separates an aggregate's SequenceNumber from a record's index in a Kinesis position."""
+
+
+def _expand(
+    stream: str, shard_id: str, record: dict[str, Any], after: str | None
+) -> list[SourceRecord]:
+    """The stream records of one Kinesis record: itself, or the records of a KPL aggregate
+    after the checkpoint ``after`` when it points inside this aggregate."""
+    sequence = str(record["SequenceNumber"])
+    data = bytes(record["Data"])
+    arrival = record.get("ApproximateArrivalTimestamp")
+    try:
+        parts = deaggregate(data)
+    except AggregateError as exc:  # as the KCL does: not an aggregate after all, kept whole
+        log.warning("kinesis %s/%s/%s: %s; loaded as one record", stream, shard_id, sequence, exc)
+        parts = None
+    if parts is None:
+        return [
+            SourceRecord(stream, shard_id, sequence, str(record["PartitionKey"]), data, arrival)
+        ]
+    done = -1
+    if after is not None:
+        at, inside, index = after.partition(SUB_POSITION)
+        if inside and at == sequence and index.isdigit():
+            done = int(index)
+    return [
+        SourceRecord(stream, shard_id, f"{sequence}{SUB_POSITION}{i:06d}", key, payload, arrival)
+        for i, (key, payload) in enumerate(parts)
+        if i > done
+    ]

@@ -15,8 +15,13 @@ partition key are in the same call and the first fails, the second is already in
 before the first's retry. To keep every key in order, a call carries at most one record per
 partition key (`preserve_order=True`, the default): the first call takes the first pending
 record of every key, the next the following ones, and a key's next record is only sent once
-the previous one was accepted. A batch of many keys still goes in one call; a batch of N
-records of one key takes N calls (that is the price of order under partial failure).
+the previous one was accepted. A batch of many keys goes in one call.
+
+Aggregation (`aggregate=True`, the default): before sending, a key's consecutive records are
+packed into KPL aggregated records of up to 1 MiB (pipeline/streams/aggregation.py), so a
+batch of one user's events is one Kinesis record and one call instead of one call per event,
+and an aggregate is accepted or retried whole. Consumers de-aggregate (our loader does, and so
+do the KCL, Lambda and Firehose); a key with a single record in a batch is sent plain.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from pipeline.streams.aggregation import AggregateError, aggregate, deaggregate
 from pipeline.streams.base import Record, SinkError, check_records
 
 log = logging.getLogger("refract.streams")
@@ -80,6 +86,7 @@ class KinesisSink:
         backoff_base: float = 0.05,
         backoff_max: float = 2.0,
         preserve_order: bool = True,
+        aggregate: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -90,6 +97,7 @@ class KinesisSink:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.preserve_order = preserve_order
+        self.aggregate = aggregate
         self._sleep = sleep
         self._random = rng or random.Random()
         self._client = client if client is not None else _make_client(region, endpoint_url)
@@ -112,6 +120,9 @@ class KinesisSink:
             return
         where = f"Kinesis stream {self.stream_name}"
         check_records(records, where)
+        total = len(records)
+        if self.aggregate:
+            records = aggregate(records)
         started = time.monotonic()
         deadline = started + self.max_retry_time
         # One queue per partition key keeps a key's records in order (one per call); without
@@ -132,7 +143,7 @@ class KinesisSink:
                 if not failure.retriable:
                     raise SinkError(
                         f"{where}: PutRecords failed ({failure.code}: {failure}); "
-                        f"{_pending(queues)} of {len(records)} records not accepted"
+                        f"{_pending(queues)} of {total} records not accepted"
                     ) from failure
                 codes = [failure.code] * len(call)
                 call_failed = True
@@ -151,7 +162,7 @@ class KinesisSink:
             if not call_failed and any(code not in RETRIABLE_RECORD_ERRORS for code in failed):
                 raise SinkError(
                     f"{where}: record(s) rejected, not retriable: {_describe(failed)}; "
-                    f"{_pending(queues)} of {len(records)} records not accepted"
+                    f"{_pending(queues)} of {total} records not accepted"
                 )
             if not failed:
                 attempt = 0
@@ -161,7 +172,7 @@ class KinesisSink:
             now = time.monotonic()
             if now >= deadline:
                 raise SinkError(
-                    f"{where}: {_pending(queues)} of {len(records)} records not accepted after "
+                    f"{where}: {_pending(queues)} of {total} records not accepted after "
                     f"{now - started:.1f}s and {attempt} failed attempt(s); last failures: "
                     f"{_describe(last_errors)}{f' ({last_message})' if last_message else ''}"
                 )
@@ -228,7 +239,16 @@ def _next_call(queues: dict[Hashable, deque[Record]]) -> list[tuple[Hashable, Re
 
 
 def _pending(queues: dict[Hashable, deque[Record]]) -> int:
-    return sum(len(queue) for queue in queues.values())
+    """Stream records not yet accepted (an aggregate counts the records it holds)."""
+    return sum(_held(record) for queue in queues.values() for record in queue)
+
+
+def _held(record: Record) -> int:
+    try:
+        parts = deaggregate(record.data)
+    except AggregateError:
+        return 1
+    return 1 if parts is None else len(parts)
 
 
 def _describe(codes: Counter[str]) -> str:

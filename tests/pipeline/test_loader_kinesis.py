@@ -36,6 +36,11 @@ def put_events(kinesis: KinesisLocal, stream: str, ids: list[str], users: int = 
     )
 
 
+def position_order(position: str) -> tuple[int, ...]:
+    """A Kinesis position in stream order: SequenceNumber, then the index in an aggregate."""
+    return tuple(int(part) for part in position.split(":"))
+
+
 def loaded(warehouse: Warehouse) -> list[tuple[str, str, str, str]]:
     return [
         (str(a), str(b), str(c), str(d))
@@ -72,8 +77,8 @@ def test_two_shards_load_and_resume_across_loader_instances(
     assert {r[0] for r in rows} == {"shardId-000000000000", "shardId-000000000001"}
     checkpoints = warehouse.checkpoints()
     for shard in ("shardId-000000000000", "shardId-000000000001"):
-        shard_positions = [int(r[1]) for r in rows if r[0] == shard]
-        assert checkpoints[(events, shard)] == str(max(shard_positions))
+        shard_positions = [r[1] for r in rows if r[0] == shard]
+        assert checkpoints[(events, shard)] == max(shard_positions, key=position_order)
     assert all(lag.millis_behind == 0 for lag in stats.lag.values())
     assert warehouse.query("SELECT stream, reason FROM raw.dead_letters") == [
         (dead, "schema_violation")
@@ -222,3 +227,33 @@ def test_a_source_from_the_gateway_settings_reads_both_streams(
     stats = Loader(KinesisSource.from_options(options), warehouse).load_once()
     assert stats.streams[events].events_inserted == 2
     assert stats.streams[dead].dead_letters_inserted == 1
+
+
+def test_aggregated_records_load_one_row_each_and_resume_inside_an_aggregate(
+    kinesis_local: KinesisLocal, warehouse: Warehouse
+) -> None:
+    """The sink packs one user's batch into a KPL aggregate; the loader unpacks it into one
+    row per event at positions <SequenceNumber>:<index>, and a checkpoint that points inside an
+    aggregate (a load cut short there) resumes with the aggregate's next record."""
+    stream = kinesis_local.create_stream(1)
+    ids = [f"agg{i}" for i in range(100)]
+    put_events(kinesis_local, stream, ids, users=1)
+    put_events(kinesis_local, stream, ["after0", "after1"], users=2)
+    raw = kinesis_local.read_raw(stream)
+    assert len(raw) == 3  # one aggregate of 100, then two plain records
+
+    source = KinesisSource(kinesis_local.client(), stream)
+    (read,) = source.read({}, max_records=1_000)
+    positions = [record.position for record in read.records]
+    assert len(positions) == 102
+    sequence = positions[0].partition(":")[0]
+    assert positions[:100] == [f"{sequence}:{i:06d}" for i in range(100)]
+    assert ":" not in positions[100] and ":" not in positions[101]
+
+    fresh = KinesisSource(kinesis_local.client(), stream)
+    (resumed,) = fresh.read({(stream, read.shard_id): f"{sequence}:000041"}, max_records=1_000)
+    assert [r.position for r in resumed.records] == positions[42:]
+
+    stats = Loader(KinesisSource(kinesis_local.client(), stream), warehouse).load_once()
+    assert stats.streams[stream].events_inserted == 102
+    assert sorted(r[3] for r in loaded(warehouse)) == sorted([*ids, "after0", "after1"])

@@ -136,14 +136,42 @@ def test_one_key_is_sent_one_record_per_call(kinesis_local: KinesisLocal) -> Non
     stream = kinesis_local.create_stream(shards=1)
     proxy = FaultyKinesis(kinesis_local.client())
     records = batch(users=3, per_user=4)
-    sink_for(kinesis_local, stream, proxy).put(records)
+    sink_for(kinesis_local, stream, proxy, aggregate=False).put(records)
     assert len(proxy.calls) == 4
     assert all(len(set(c.keys)) == len(c.keys) for c in proxy.calls)
     assert_complete_and_ordered(kinesis_local, stream, records, exactly_once=True)
 
 
+def test_aggregation_sends_a_batch_of_one_key_in_one_call(kinesis_local: KinesisLocal) -> None:
+    """An SDK batch is usually one user's events: aggregated, its 100 records are one KPL
+    record in one call (without aggregation, the ordering rule made that 100 calls)."""
+    stream = kinesis_local.create_stream(shards=1)
+    proxy = FaultyKinesis(kinesis_local.client())
+    records = batch(users=1, per_user=100, size=2_000) + batch(users=3, per_user=1)
+    sink_for(kinesis_local, stream, proxy).put(records)
+    assert len(proxy.calls) == 1
+    stored = kinesis_local.read_raw(stream)
+    assert len(stored) == 3  # user-0's aggregate, user-1 and user-2 plain
+    assert sum(data.startswith(b"\xf3\x89\x9a\xc2") for _key, data in stored) == 1
+    assert_complete_and_ordered(kinesis_local, stream, records, exactly_once=True)
+
+
+def test_aggregates_stay_under_1_mib(kinesis_local: KinesisLocal) -> None:
+    stream = kinesis_local.create_stream(shards=1)
+    proxy = FaultyKinesis(kinesis_local.client())
+    records = batch(users=1, per_user=30, size=100_000)  # ~3 MB of one key
+    sink_for(kinesis_local, stream, proxy).put(records)
+    stored = kinesis_local.read_raw(stream)
+    assert len(stored) == 3
+    assert all(len(data) + len(key) <= 1024 * 1024 for key, data in stored)
+    # one aggregate per call: a key's next aggregate waits for the previous one
+    assert len(proxy.calls) == 3
+    assert_complete_and_ordered(kinesis_local, stream, records, exactly_once=True)
+
+
+@pytest.mark.parametrize("aggregate", [True, False])
 def test_partial_failures_are_retried_and_keep_each_key_in_order(
-    kinesis_local: KinesisLocal,
+    kinesis_local: KinesisLocal, aggregate: bool
 ) -> None:
     stream = kinesis_local.create_stream(shards=4)
     rng = random.Random(20261125)
@@ -159,14 +187,19 @@ def test_partial_failures_are_retried_and_keep_each_key_in_order(
         return None
 
     proxy = FaultyKinesis(kinesis_local.client(), plan)
-    records = batch(users=40, per_user=12)
-    sink_for(kinesis_local, stream, proxy).put(records)
+    records = batch(users=40, per_user=24)
+    sink = sink_for(kinesis_local, stream, proxy, aggregate=aggregate)
+    for start in range(0, len(records), 80):  # 2 records per key and put: aggregates of 2
+        sink.put(records[start : start + 80])
     faults = [c.fault.kind for c in proxy.calls if c.fault]
     assert "partial" in faults and "throttle" in faults
     assert_complete_and_ordered(kinesis_local, stream, records, exactly_once=True)
 
 
-def test_lost_responses_duplicate_but_never_reorder(kinesis_local: KinesisLocal) -> None:
+@pytest.mark.parametrize("aggregate", [True, False])
+def test_lost_responses_duplicate_but_never_reorder(
+    kinesis_local: KinesisLocal, aggregate: bool
+) -> None:
     stream = kinesis_local.create_stream(shards=2)
     rng = random.Random(7)
 
@@ -175,7 +208,9 @@ def test_lost_responses_duplicate_but_never_reorder(kinesis_local: KinesisLocal)
 
     proxy = FaultyKinesis(kinesis_local.client(), plan)
     records = batch(users=10, per_user=8)
-    sink_for(kinesis_local, stream, proxy).put(records)
+    sink = sink_for(kinesis_local, stream, proxy, aggregate=aggregate)
+    for start in range(0, len(records), 20):  # 2 records per key and put: aggregates of 2
+        sink.put(records[start : start + 20])
     assert any(c.fault for c in proxy.calls)
     assert len(kinesis_local.read_all(stream)) > len(records)  # duplicates happened
     assert_complete_and_ordered(kinesis_local, stream, records, exactly_once=False)
@@ -194,13 +229,23 @@ def test_without_per_key_calls_a_partial_failure_reorders_a_key(
 
     unordered = kinesis_local.create_stream(shards=1)
     sink_for(
-        kinesis_local, unordered, FaultyKinesis(kinesis_local.client(), plan), preserve_order=False
+        kinesis_local,
+        unordered,
+        FaultyKinesis(kinesis_local.client(), plan),
+        preserve_order=False,
+        aggregate=False,
     ).put(records)
     assert kinesis_local.read_all(unordered) == [("alice", b"alice/1"), ("alice", b"alice/0")]
 
     ordered = kinesis_local.create_stream(shards=1)
-    sink_for(kinesis_local, ordered, FaultyKinesis(kinesis_local.client(), plan)).put(records)
+    sink_for(
+        kinesis_local, ordered, FaultyKinesis(kinesis_local.client(), plan), aggregate=False
+    ).put(records)
     assert kinesis_local.read_all(ordered) == [("alice", b"alice/0"), ("alice", b"alice/1")]
+
+    aggregated = kinesis_local.create_stream(shards=1)  # the aggregate fails and is retried whole
+    sink_for(kinesis_local, aggregated, FaultyKinesis(kinesis_local.client(), plan)).put(records)
+    assert kinesis_local.read_all(aggregated) == [("alice", b"alice/0"), ("alice", b"alice/1")]
 
 
 def test_persistent_throttling_gives_up_after_max_retry_time(kinesis_local: KinesisLocal) -> None:

@@ -72,7 +72,18 @@ class KinesisLocal:
         raise AssertionError(f"stream {name} did not become ACTIVE in 30 s")
 
     def read_all(self, stream: str) -> list[tuple[str, bytes]]:
-        """Every record of `stream` as (partition key, data), shard by shard in sequence order."""
+        """Every stream record of `stream` as (partition key, data), shard by shard in sequence
+        order, as a consumer sees them: KPL aggregates are unpacked (in their order)."""
+        from pipeline.streams.aggregation import deaggregate
+
+        out: list[tuple[str, bytes]] = []
+        for key, data in self.read_raw(stream):
+            parts = deaggregate(data)
+            out.extend(parts if parts is not None else [(key, data)])
+        return out
+
+    def read_raw(self, stream: str) -> list[tuple[str, bytes]]:
+        """Every Kinesis record of `stream` as stored (aggregates not unpacked)."""
         client = self.client()
         out: list[tuple[str, bytes]] = []
         for shard in client.list_shards(StreamName=stream)["Shards"]:
