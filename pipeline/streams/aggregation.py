@@ -48,15 +48,16 @@ class AggregateError(ValueError):
 
 
 def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return bytes((value,))
+    if value < 0x4000:
+        return bytes((value & 0x7F | 0x80, value >> 7))
     out = bytearray()
-    while True:
-        byte = value & 0x7F
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
         value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+    out.append(value)
+    return bytes(out)
 
 
 def _field(tag: int, payload: bytes) -> bytes:
@@ -64,12 +65,17 @@ def _field(tag: int, payload: bytes) -> bytes:
     return _varint(tag << 3 | 2) + _varint(len(payload)) + payload
 
 
+_RECORDS_TAG = _varint(3 << 3 | 2)  # AggregatedRecord.records
 _INDEX_ZERO = _varint(1 << 3 | 0) + _varint(0)  # Record.partition_key_index = 0
+_DATA_TAG = _varint(3 << 3 | 2)  # Record.data
 
 
-def _user_record(data: bytes) -> bytes:
-    """AggregatedRecord.records entry (field 3) for one record of the table's only key."""
-    return _field(3, _INDEX_ZERO + _field(3, data))
+def _entry_head(data: bytes) -> bytes:
+    """What precedes ``data`` in its AggregatedRecord.records entry (for the table's only
+    key): the entry's tag and length, the key index, the data field's tag and length. Kept
+    apart from the data so an aggregate copies each record's bytes once (in _flush)."""
+    inner = _INDEX_ZERO + _DATA_TAG + _varint(len(data))
+    return _RECORDS_TAG + _varint(len(inner) + len(data)) + inner
 
 
 def aggregate(records: Sequence[Record], max_bytes: int = MAX_RECORD_BYTES) -> list[Record]:
@@ -88,33 +94,33 @@ def aggregate(records: Sequence[Record], max_bytes: int = MAX_RECORD_BYTES) -> l
         encoded_key = key.encode("utf-8")
         table = _field(1, encoded_key)
         budget = max_bytes - len(encoded_key) - _OVERHEAD - len(table)
-        pending: list[tuple[Record, bytes]] = []
+        pending: list[Record] = []
+        parts: list[bytes] = [table]
         used = 0
         for record in group:
-            entry = _user_record(record.data)
-            if len(entry) > budget:  # cannot share an aggregate: sent plain, in its place
-                out.extend(_flush(table, pending))
-                pending, used = [], 0
+            head = _entry_head(record.data)
+            size = len(head) + len(record.data)
+            if size > budget:  # cannot share an aggregate: sent plain, in its place
+                out.extend(_flush(pending, parts))
+                pending, parts, used = [], [table], 0
                 out.append(record)
                 continue
-            if used + len(entry) > budget:
-                out.extend(_flush(table, pending))
-                pending, used = [], 0
-            pending.append((record, entry))
-            used += len(entry)
-        out.extend(_flush(table, pending))
+            if used + size > budget:
+                out.extend(_flush(pending, parts))
+                pending, parts, used = [], [table], 0
+            pending.append(record)
+            parts += (head, record.data)
+            used += size
+        out.extend(_flush(pending, parts))
     return out
 
 
-def _flush(table: bytes, pending: list[tuple[Record, bytes]]) -> list[Record]:
+def _flush(pending: list[Record], parts: list[bytes]) -> list[Record]:
     if len(pending) <= 1:  # nothing, or one record left: sent plain
-        return [record for record, _entry in pending]
-    return [Record(pending[0][0].partition_key, _pack(table, [e for _r, e in pending]))]
-
-
-def _pack(table: bytes, entries: list[bytes]) -> bytes:
-    body = table + b"".join(entries)
-    return MAGIC + body + hashlib.md5(body, usedforsecurity=False).digest()
+        return pending
+    body = b"".join(parts)
+    digest = hashlib.md5(body, usedforsecurity=False).digest()
+    return [Record(pending[0].partition_key, b"".join((MAGIC, body, digest)))]
 
 
 def deaggregate(data: bytes) -> list[tuple[str, bytes]] | None:
