@@ -99,7 +99,8 @@ class KinesisLocal:
         return out
 
 
-def _start(tmp: Path) -> KinesisLocal:
+def start_kinesis_local(tmp: Path) -> KinesisLocal:
+    """Start kinesis-local on free ports under `tmp` (also used by benchmarks/kinesis_sink.py)."""
     plain, tls = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -146,7 +147,7 @@ def kinesis_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KinesisL
     errors = []
     for _ in range(3):  # a free port can be taken between probing and binding
         try:
-            server = _start(tmp)
+            server = start_kinesis_local(tmp)
             break
         except RuntimeError as error:
             errors.append(str(error))
