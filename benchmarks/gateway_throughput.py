@@ -12,9 +12,11 @@
       * the naive path: json.loads, jsonschema (Draft 2020-12, format checker, one cached
         validator per contract version) per event, json.dumps per event.
 (b) Over HTTP: the whole application served by uvicorn (one process, one worker) on
-    127.0.0.1, writing to the real local stream (fsync per request); a client process posts
-    gzip batches of 100 events over keep-alive connections. Events/s are divided by the CPU
-    seconds the server process used (per core), and also shown against wall time.
+    127.0.0.1, writing to the real local stream (fsync per request), or with
+    ``--stream kinesis`` to Kinesis as in production (kinesis-local, started here, through
+    the same boto3 sink); a client process posts gzip batches of 100 events over keep-alive
+    connections. Events/s are divided by the CPU seconds the server process used (per core),
+    and also shown against wall time.
 
 Targets (issue 4): (a) >= 40,000 events/s per core, >= 10x the naive path, within 3x of the
 floor; (b) >= 20,000 events/s per core. The fleet size for 120,000 events/s at peak follows
@@ -230,12 +232,12 @@ def _client(
 
 
 SERVER = """
-import sys, uvicorn
+import json, sys, uvicorn
 from pathlib import Path
 from registry_service.app import create_app
 from registry_service.registry.bootstrap import open_registry
 from registry_service.settings import Settings
-settings = Settings(data_dir=Path(sys.argv[1]), pii_key=b"bench")
+settings = Settings(data_dir=Path(sys.argv[1]), pii_key=b"bench", **json.loads(sys.argv[3]))
 registry, keys = open_registry(settings)
 key_id, raw = keys.create("web", "web-platform")
 Path(sys.argv[1], "key").write_text(raw)
@@ -244,9 +246,37 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", a
 """
 
 
-def over_http(count: int, seconds: float, connections: int) -> float:
+def over_http(count: int, seconds: float, connections: int, stream: str) -> float:
+    if stream == "kinesis":
+        with tempfile.TemporaryDirectory() as tmp:
+            from tests.support.kinesis_local import start_kinesis_local
+
+            kinesis = start_kinesis_local(Path(tmp))
+            try:
+                name = kinesis.create_stream(shards=4)
+                kinesis.client().create_stream(StreamName=f"{name}-dead-letters", ShardCount=1)
+                settings = {
+                    "stream": "kinesis",
+                    "kinesis_stream": name,
+                    "kinesis_endpoint": kinesis.endpoint,
+                    "kinesis_region": "us-east-1",
+                }
+                os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")  # kinesis-local takes any
+                os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+                time.sleep(1)  # the dead-letter stream becomes ACTIVE
+                label = "Kinesis (kinesis-local, same machine) through the boto3 sink"
+                return _over_http(count, seconds, connections, settings, label)
+            finally:
+                kinesis.process.terminate()
+                kinesis.process.wait(10)
+    return _over_http(count, seconds, connections, {}, "local stream with fsync")
+
+
+def _over_http(
+    count: int, seconds: float, connections: int, settings: dict[str, str], label: str
+) -> float:
     print(
-        f"(b) over HTTP: uvicorn (1 process), local stream with fsync, gzip batches of 100, "
+        f"(b) over HTTP: uvicorn (1 process), {label}, gzip batches of 100, "
         f"{connections} connections, {seconds:.0f} s"
     )
     events = make_events(count, seed=11)
@@ -263,7 +293,7 @@ def over_http(count: int, seconds: float, connections: int) -> float:
         port = _free_port()
         root = Path(__file__).resolve().parents[1]
         server = subprocess.Popen(
-            [sys.executable, "-c", SERVER, tmp, str(port)],
+            [sys.executable, "-c", SERVER, tmp, str(port), json.dumps(settings)],
             cwd=root,
             env={**os.environ, "PYTHONPATH": str(root)},
         )
@@ -322,14 +352,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument(
+        "--stream",
+        choices=["local", "kinesis"],
+        default="local",
+        help="the gateway's stream in (b): local segment files (default) or kinesis-local",
+    )
     args = parser.parse_args()
     from refract_sdk import _catalogue
 
     LATEST_REFS.update(f"{n}/{v}" for n, v in _catalogue.LATEST.items())
     print(f"cores visible: {os.cpu_count()}; python {sys.version.split()[0]}")
-    in_process(args.events, args.seconds)
+    if not args.skip_in_process:
+        in_process(args.events, args.seconds)
     if not args.skip_http:
-        per_core = over_http(args.events, args.seconds * 2, args.connections)
+        per_core = over_http(args.events, args.seconds * 2, args.connections, args.stream)
         if per_core:
             fleet = math.ceil(PEAK * HEADROOM / per_core)
             print(
