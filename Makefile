@@ -31,8 +31,9 @@ test: setup-test check-style
 	$(RUN) pytest -n 2 -p no:cacheprovider
 
 # Every benchmark, figures and same-run baselines printed (not part of the quick start).
-bench: setup
+bench: setup-test
 	$(RUN) python benchmarks/sdk_emitter.py
 	$(RUN) python benchmarks/gateway_throughput.py
+	$(RUN) python benchmarks/kinesis_sink.py
 	$(RUN) python benchmarks/compat_diff.py
 	$(RUN) python benchmarks/pipeline_end_to_end.py
