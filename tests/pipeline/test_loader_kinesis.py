@@ -7,6 +7,7 @@ the gateway writes them. Without kinesis-local the tests skip; with CI=true they
 
 from __future__ import annotations
 
+import base64
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -257,3 +258,23 @@ def test_aggregated_records_load_one_row_each_and_resume_inside_an_aggregate(
     stats = Loader(KinesisSource(kinesis_local.client(), stream), warehouse).load_once()
     assert stats.streams[stream].events_inserted == 102
     assert sorted(r[3] for r in loaded(warehouse)) == sorted([*ids, "after0", "after1"])
+
+
+def test_a_damaged_aggregate_is_loaded_whole_as_one_unparsable_record() -> None:
+    """As the KCL does, a record with the KPL magic that fails its checks is one record: it
+    reaches raw.dead_letters as loader_unparsable, kept whole, never dropped."""
+    from pipeline.loader.records import UNPARSABLE, parse_event_record
+    from pipeline.loader.rows import DeadLetterRow
+    from pipeline.loader.sources import _expand
+    from pipeline.streams.aggregation import aggregate
+
+    good = aggregate([Record("k", event_body(page_view("d1"))), Record("k", b"{}")])[0].data
+    damaged = good[:-1] + bytes([good[-1] ^ 1])
+    (record,) = _expand(
+        "s", "shardId-0", {"SequenceNumber": "42", "PartitionKey": "k", "Data": damaged}, None
+    )
+    assert (record.position, record.data) == ("42", damaged)
+    row = parse_event_record(record)
+    assert isinstance(row, DeadLetterRow) and row.reason == UNPARSABLE
+    assert row.payload_base64 is not None
+    assert base64.b64decode(row.payload_base64) == damaged
