@@ -99,41 +99,14 @@ class PiiRules:
             return event
         result: Any = event
         for tokens, kind in rules:
-            if "*" in tokens:
-                result = self._rewrite(result, tokens, 0, kind)
-            else:
-                result = self._rewrite_path(result, tokens, kind, owned or result is not event)
+            result = self._rewrite(result, tokens, 0, kind, in_place=owned or result is not event)
         return result  # type: ignore[no-any-return]
 
-    def _rewrite_path(
-        self, root: dict[str, Any], tokens: tuple[str, ...], kind: str, owned: bool
-    ) -> dict[str, Any]:
-        """``_rewrite(root, tokens, 0, kind)`` for a path of object keys only, walked without
-        recursion: the hot path (every event has ``/privacy/ip_address``)."""
-        parents: list[dict[str, Any]] = []
-        node: Any = root
-        for token in tokens:
-            if not isinstance(node, dict) or token not in node:
-                return root
-            parents.append(node)
-            node = node[token]
-        if not isinstance(node, str):
-            return root
-        value: Any = self._transform(node, kind)
-        if value == node:
-            return root
-        for depth in range(len(tokens) - 1, -1, -1):
-            parent = parents[depth]
-            if depth == 0 and owned:
-                parent[tokens[0]] = value
-                return parent
-            copied = dict(parent)
-            copied[tokens[depth]] = value
-            value = copied
-        return value  # type: ignore[no-any-return]
-
-    def _rewrite(self, node: Any, tokens: tuple[str, ...], i: int, kind: str) -> Any:
-        """``node`` with the field at ``tokens[i:]`` transformed (a copy when it changed)."""
+    def _rewrite(
+        self, node: Any, tokens: tuple[str, ...], i: int, kind: str, in_place: bool = False
+    ) -> Any:
+        """``node`` with the field at ``tokens[i:]`` transformed: a copy when it changed, or
+        ``node`` itself rewritten when ``in_place`` (only ever the caller's own top level)."""
         token = tokens[i]
         last = i == len(tokens) - 1
         if token == "*":
@@ -150,7 +123,7 @@ class PiiRules:
         new = self._leaf(child, kind) if last else self._rewrite(child, tokens, i + 1, kind)
         if new is child:
             return node
-        copied = dict(node)
+        copied = node if in_place else dict(node)
         copied[token] = new
         return copied
 
@@ -159,8 +132,6 @@ class PiiRules:
 
     def _transform(self, value: str, kind: str) -> str:
         if kind == "ip":
-            if _DOTTED_QUAD(value):  # truncate_ip's common case, inline
-                return value.rpartition(".")[0] + ".0"
             truncated = truncate_ip(value)
             if truncated is not None:
                 return truncated

@@ -173,9 +173,9 @@ def _pii_tree(depth: int) -> Any:
 @settings(max_examples=1500, deadline=None)
 @given(event=_pii_tree(2), owned=st.booleans())
 def test_pii_paths_rewrite_like_the_reference_and_copy_on_write(event: Any, owned: bool) -> None:
-    """``PiiRules.apply`` walks plain key paths without recursion and rewrites an owned
-    top-level dict in place: it must give the recursive rewrite's result, and never touch a
-    container of the producer's payload (nor the top level unless it is owned)."""
+    """``PiiRules.apply`` rewrites an owned top-level dict in place: it must give the
+    copy-on-write rewrite's result, and never touch a container of the producer's payload
+    (nor the top level unless it is owned)."""
     import copy
 
     from registry_service.gateway.pii import PiiRules
