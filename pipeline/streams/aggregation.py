@@ -48,10 +48,6 @@ class AggregateError(ValueError):
 
 
 def _varint(value: int) -> bytes:
-    if value < 0x80:
-        return bytes((value,))
-    if value < 0x4000:
-        return bytes((value & 0x7F | 0x80, value >> 7))
     out = bytearray()
     while value >= 0x80:
         out.append(value & 0x7F | 0x80)
@@ -201,8 +197,10 @@ def _read_varint(buffer: bytes, position: int) -> tuple[int, int]:
     result = 0
     shift = 0
     while True:
-        if position >= len(buffer) or shift > 63:
+        if position >= len(buffer):
             raise AggregateError("KPL aggregate is truncated (inside a varint)")
+        if shift > 63:
+            raise AggregateError("KPL aggregate has a varint longer than 64 bits")
         byte = buffer[position]
         position += 1
         result |= (byte & 0x7F) << shift

@@ -136,6 +136,12 @@ def test_damaged_aggregates_say_what_is_wrong(damage: Any, reason: str) -> None:
         deaggregate(damage(good))
 
 
+def test_an_overlong_varint_is_refused_even_with_a_matching_digest() -> None:
+    body = b"\x08" + b"\xff" * 10 + b"\x01"  # field 1 as a varint of 11 bytes
+    with pytest.raises(AggregateError, match="longer than 64 bits"):
+        deaggregate(MAGIC + body + hashlib.md5(body).digest())
+
+
 def test_a_truncated_field_is_refused_even_with_a_matching_digest() -> None:
     body = b"\x0a\x05ab"  # partition_key_table entry of 5 bytes, only 2 present
     with pytest.raises(AggregateError, match="truncated"):
