@@ -194,24 +194,21 @@ class KinesisSource:
         return shards
 
     def _iterator(self, stream: str, shard_id: str, after: str | None) -> str:
-        sequence, inside, _index = (after or "").partition(SUB_POSITION)
         if after is None:
             response = self.client.get_shard_iterator(
                 StreamName=stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
             )
-        elif inside:  # inside an aggregate: read it again, _expand skips what was loaded
-            response = self.client.get_shard_iterator(
-                StreamName=stream,
-                ShardId=shard_id,
-                ShardIteratorType="AT_SEQUENCE_NUMBER",
-                StartingSequenceNumber=sequence,
-            )
         else:
+            # A position inside an aggregate reads that aggregate again (AT): _expand skips
+            # the records already loaded.
+            sequence, index = _split_position(after)
             response = self.client.get_shard_iterator(
                 StreamName=stream,
                 ShardId=shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                StartingSequenceNumber=after,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER"
+                if index is None
+                else "AT_SEQUENCE_NUMBER",
+                StartingSequenceNumber=sequence,
             )
         return str(response["ShardIterator"])
 
@@ -329,11 +326,17 @@ def _expand(
         ]
     done = -1
     if after is not None:
-        at, inside, index = after.partition(SUB_POSITION)
-        if inside and at == sequence and index.isdigit():
-            done = int(index)
+        at, index = _split_position(after)
+        if at == sequence and index is not None:
+            done = index
     return [
         SourceRecord(stream, shard_id, f"{sequence}{SUB_POSITION}{i:06d}", key, payload, arrival)
         for i, (key, payload) in enumerate(parts)
         if i > done
     ]
+
+
+def _split_position(position: str) -> tuple[str, int | None]:
+    """(SequenceNumber, index in its aggregate or None) of a Kinesis position."""
+    sequence, inside, index = position.partition(SUB_POSITION)
+    return (sequence, int(index)) if inside and index.isdigit() else (position, None)
