@@ -254,7 +254,7 @@ def over_http(count: int, seconds: float, connections: int, stream: str) -> floa
             kinesis = start_kinesis_local(Path(tmp))
             try:
                 name = kinesis.create_stream(shards=4)
-                kinesis.client().create_stream(StreamName=f"{name}-dead-letters", ShardCount=1)
+                kinesis.create_stream(shards=1, name=f"{name}-dead-letters")
                 settings = {
                     "stream": "kinesis",
                     "kinesis_stream": name,
@@ -263,7 +263,6 @@ def over_http(count: int, seconds: float, connections: int, stream: str) -> floa
                 }
                 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")  # kinesis-local takes any
                 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-                time.sleep(1)  # the dead-letter stream becomes ACTIVE
                 label = "Kinesis (kinesis-local, same machine) through the boto3 sink"
                 return _over_http(count, seconds, connections, settings, label)
             finally:

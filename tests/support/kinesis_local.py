@@ -58,9 +58,10 @@ class KinesisLocal:
             config=Config(retries={"total_max_attempts": 1}, **config),
         )
 
-    def create_stream(self, shards: int = 2) -> str:
-        """A new, ACTIVE stream with a unique name (tests never share stream contents)."""
-        name = f"test-{uuid.uuid4().hex[:12]}"
+    def create_stream(self, shards: int = 2, name: str | None = None) -> str:
+        """A new, ACTIVE stream, by default with a unique name (tests never share stream
+        contents)."""
+        name = name or f"test-{uuid.uuid4().hex[:12]}"
         client = self.client()
         client.create_stream(StreamName=name, ShardCount=shards)
         deadline = time.monotonic() + 30
