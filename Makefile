@@ -1,7 +1,8 @@
 # The two quick-start commands (see README): `make demo` runs the main job on embedded
 # defaults, `make test` runs the whole test suite with lint and type checks. Both do their own
 # set-up on a fresh machine: uv (pinned) from PyPI, then the locked environment; the tests also
-# install the Kinesis emulator (kinesis-local, pinned in tools/kinesis-local) from npm.
+# install the Kinesis emulator (kinesis-local, pinned in tools/kinesis-local) from npm, and
+# Debian's Chromium (tests/security renders the docs UI headless; it needs root, as on CI).
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV := python3 -m uv
@@ -15,6 +16,7 @@ setup:
 
 setup-test: setup
 	@test -d tools/kinesis-local/node_modules || npm ci --prefix tools/kinesis-local --no-audit --no-fund --silent
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 demo: setup
 	$(RUN) refract demo

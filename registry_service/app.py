@@ -3,7 +3,8 @@
 ``create_app(settings)`` opens what the settings name (the registry store, the two streams,
 the referral classifier, the PII key) and mounts every router. Tests and benchmarks pass
 ready-made parts instead (``registry=``, ``events_sink=`` ...), so that the same assembly
-code runs everywhere. OpenAPI is served at ``/docs`` (and ``/openapi.json``).
+code runs everywhere. OpenAPI is served at ``/openapi.json``, its UI at ``/docs`` and ``/redoc``
+with assets from this process (registry_service.openapi.docs_ui), never from a CDN.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from registry_service.gateway.metrics import GatewayMetrics
 from registry_service.gateway.pii import PiiRules
 from registry_service.gateway.routes import gateway_router, health_router
 from registry_service.gateway.validators import ValidatorCache
+from registry_service.openapi import spec as openapi_spec
+from registry_service.openapi.docs_ui import mount_docs
 from registry_service.settings import Settings
 
 log = logging.getLogger("refract.app")
@@ -142,9 +145,12 @@ def create_app(
             "refract_sdk and the Segment/CRM/log adapters. Dead-letter reasons: "
             "docs/dead-letters.md."
         ),
-        docs_url="/docs",
+        docs_url=None,  # FastAPI's pages load their assets from a CDN: see mount_docs
+        redoc_url=None,
         lifespan=lifespan,
     )
+    mount_docs(app)
+    openapi_spec.install(app)
     app.state.settings = settings
     app.state.registry = registry
     app.state.keystore = keystore

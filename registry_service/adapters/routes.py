@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from registry_service.adapters import crm, logs, segment
 from registry_service.adapters.errors import AdapterError
@@ -37,25 +38,12 @@ from registry_service.gateway.body import BodyError, read_body
 from registry_service.gateway.errors import GatewayError
 from registry_service.gateway.requests import dead_letter_request
 from registry_service.model import Outcome, Producer
+from registry_service.openapi import ingestion_docs
 from registry_service.settings import Settings
 
 # One item of a request: its original payload (JSON value, or bytes when it was not JSON), and
 # either the canonical event it maps to or why it does not.
 Item = tuple[Any, "dict[str, Any] | AdapterError"]
-
-_SEGMENT_OK = {"content": {"application/json": {"example": {"success": True}}}}
-_SEGMENT_ERROR = {
-    "content": {
-        "application/json": {
-            "example": {
-                "success": False,
-                "code": "malformed_json",
-                "message": "the body is not JSON",
-            }
-        }
-    }
-}
-
 
 # analytics.js's short paths, aliases of the long ones.
 SHORT_PATHS = {"t": "track", "p": "page", "s": "screen", "i": "identify", "b": "batch"}
@@ -79,20 +67,16 @@ def adapters_router() -> APIRouter:
                 "(docs/adapters.md); unmappable ones are dead-lettered and the request still "
                 "answers 200, as Segment does."
             ),
-            responses={
-                200: _SEGMENT_OK,
-                400: _SEGMENT_ERROR,
-                401: _SEGMENT_ERROR,
-                503: _SEGMENT_ERROR,
-            },
-            response_class=Response,
+            response_class=JSONResponse,
+            **ingestion_docs.segment(None if call == "batch" else call),
         )
 
     @router.post(
         "/v1/crm/leads",
         summary="CRM lead webhooks (HubSpot, Salesforce) -> lead_created / lead_updated",
         description='One record, an array, or {"leads": [...]}; see docs/adapters.md.',
-        response_class=Response,
+        response_class=JSONResponse,
+        **ingestion_docs.crm(),
     )
     async def crm_leads(request: Request) -> Response:
         producer = await basic_auth_producer(request)
@@ -110,7 +94,8 @@ def adapters_router() -> APIRouter:
         "/v1/logs",
         summary="Backend API access logs (NDJSON) -> api_request",
         description="One JSON object per line; see docs/adapters.md for accepted field names.",
-        response_class=Response,
+        response_class=JSONResponse,
+        **ingestion_docs.access_logs(),
     )
     async def access_logs(request: Request) -> Response:
         producer = await basic_auth_producer(request)

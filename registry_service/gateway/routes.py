@@ -27,24 +27,10 @@ from registry_service.gateway.errors import GatewayError
 from registry_service.gateway.metrics import CONTENT_TYPE_LATEST
 from registry_service.gateway.requests import dead_letter_request
 from registry_service.model import Producer
+from registry_service.openapi import ingestion_docs
 from registry_service.settings import Settings
 
 log = logging.getLogger("refract.gateway")
-
-_RESULTS_EXAMPLE = {
-    "results": [
-        {"event_id": "0f8e2d6c-4b1a-4e9f-8d7c-6b5a4f3e2d1c", "status": "accepted"},
-        {
-            "event_id": "6b5a4f3e-2d1c-4e9f-8d7c-0f8e2d6c4b1a",
-            "status": "rejected",
-            "reason": "schema_violation",
-            "message": "/page/url: 'x' does not match '^https?://[^\\\\s]+$'",
-        },
-    ]
-}
-_ERROR = {
-    "content": {"application/json": {"example": {"error": "reason", "message": "what and where"}}}
-}
 
 
 def gateway_router() -> APIRouter:
@@ -59,14 +45,7 @@ def gateway_router() -> APIRouter:
             "contract version in `schema`; any registered version is accepted and upcast. "
             "See docs/ingestion-protocol.md and docs/dead-letters.md."
         ),
-        responses={
-            200: {"content": {"application/json": {"example": _RESULTS_EXAMPLE}}},
-            400: _ERROR,
-            401: _ERROR,
-            413: _ERROR,
-            415: _ERROR,
-            503: _ERROR,
-        },
+        **ingestion_docs.events(),
     )
     async def post_events(request: Request) -> Response:
         settings: Settings = request.app.state.settings
@@ -180,11 +159,17 @@ READY_PROBE_SECONDS = 2.0
 def health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness: the process serves requests")
+    @router.get(
+        "/healthz", summary="Liveness: the process serves requests", **ingestion_docs.healthz()
+    )
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: the registry answers and the streams are open")
+    @router.get(
+        "/readyz",
+        summary="Readiness: the registry answers and the streams are open",
+        **ingestion_docs.readyz(),
+    )
     async def readyz(request: Request) -> Response:
         checks: dict[str, str] = {}
         ready = True
@@ -212,7 +197,12 @@ def health_router() -> APIRouter:
         body = {"status": "ready" if ready else "not_ready", "checks": checks}
         return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        **ingestion_docs.metrics(),
+    )
     async def metrics(request: Request) -> Response:
         return Response(request.app.state.gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

@@ -18,8 +18,11 @@ from typing import Annotated, Any, Protocol
 import psycopg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from registry_service.openapi import registry_models as m
+from registry_service.openapi.registry_docs import reading, writing
 from registry_service.registry import errors
 from registry_service.registry.errors import RegistryError
 from registry_service.registry.keys import KeyStore
@@ -38,7 +41,9 @@ class AuthSettings(Protocol):
     def admin_token_matches(self, candidate: str) -> bool: ...
 
 
-class RegistryResponse(Response):
+class RegistryResponse(JSONResponse):
+    """JSON in the registry's media type (a JSONResponse, so OpenAPI shows its typed model)."""
+
     media_type = MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
@@ -141,61 +146,116 @@ def registry_router(
     read = [Depends(reader)]
     write = [Depends(admin)]
     ok = RegistryResponse
+    auth = settings.read_auth
 
-    @router.get("/subjects", dependencies=read, response_class=ok)
+    @router.get(
+        "/subjects", dependencies=read, response_class=ok, **reading(list[str], read_auth=auth)
+    )
     def list_subjects(deleted: bool = False) -> Any:
         return ok(registry.subjects(deleted=deleted))
 
-    @router.get("/subjects/{subject}/versions", dependencies=read, response_class=ok)
+    @router.get(
+        "/subjects/{subject}/versions",
+        dependencies=read,
+        response_class=ok,
+        **reading(list[int], read_auth=auth),
+    )
     def list_versions(subject: str, deleted: bool = False) -> Any:
         return ok(registry.subject_versions(subject, deleted=deleted))
 
-    @router.post("/subjects/{subject}/versions", dependencies=write, response_class=ok)
+    @router.post(
+        "/subjects/{subject}/versions",
+        dependencies=write,
+        response_class=ok,
+        **writing(m.RegisteredId, body=m.SchemaRequest),
+    )
     def register(subject: str, payload: Body) -> Any:
         return ok({"id": registry.register(subject, payload)})
 
-    @router.get("/subjects/{subject}/versions/{version}", dependencies=read, response_class=ok)
+    @router.get(
+        "/subjects/{subject}/versions/{version}",
+        dependencies=read,
+        response_class=ok,
+        **reading(m.SubjectVersion, read_auth=auth),
+    )
     def get_version(subject: str, version: str, deleted: bool = False) -> Any:
         return ok(version_json(registry.get_version(subject, version, deleted=deleted)))
 
     @router.get(
-        "/subjects/{subject}/versions/{version}/schema", dependencies=read, response_class=ok
+        "/subjects/{subject}/versions/{version}/schema",
+        dependencies=read,
+        response_class=ok,
+        **reading(None, read_auth=auth, raw=True),
     )
     def get_version_schema(subject: str, version: str, deleted: bool = False) -> Any:
         row = registry.get_version(subject, version, deleted=deleted)
         return Response(row.schema, media_type=MEDIA_TYPE)
 
-    @router.post("/subjects/{subject}", dependencies=read, response_class=ok)
+    @router.post(
+        "/subjects/{subject}",
+        dependencies=read,
+        response_class=ok,
+        **reading(m.SubjectVersion, read_auth=auth, body=True),
+    )
     def lookup(subject: str, payload: Body, deleted: bool = False) -> Any:
         return ok(version_json(registry.lookup(subject, payload, deleted=deleted)))
 
-    @router.delete("/subjects/{subject}", dependencies=write, response_class=ok)
+    @router.delete(
+        "/subjects/{subject}", dependencies=write, response_class=ok, **writing(list[int])
+    )
     def delete_subject(subject: str, permanent: bool = False) -> Any:
         return ok(registry.delete_subject(subject, permanent=permanent))
 
-    @router.delete("/subjects/{subject}/versions/{version}", dependencies=write, response_class=ok)
+    @router.delete(
+        "/subjects/{subject}/versions/{version}",
+        dependencies=write,
+        response_class=ok,
+        **writing(int),
+    )
     def delete_version(subject: str, version: str, permanent: bool = False) -> Any:
         return ok(registry.delete_version(subject, version, permanent=permanent))
 
-    @router.get("/schemas/ids/{schema_id}", dependencies=read, response_class=ok)
+    @router.get(
+        "/schemas/ids/{schema_id}",
+        dependencies=read,
+        response_class=ok,
+        **reading(m.SchemaById, read_auth=auth),
+    )
     def schema_by_id(schema_id: int) -> Any:
         return ok({"schemaType": "JSON", "schema": registry.schema(schema_id)})
 
-    @router.get("/schemas/ids/{schema_id}/schema", dependencies=read, response_class=ok)
+    @router.get(
+        "/schemas/ids/{schema_id}/schema",
+        dependencies=read,
+        response_class=ok,
+        **reading(None, read_auth=auth, raw=True),
+    )
     def raw_schema_by_id(schema_id: int) -> Any:
         return Response(registry.schema(schema_id), media_type=MEDIA_TYPE)
 
-    @router.get("/schemas/ids/{schema_id}/versions", dependencies=read, response_class=ok)
+    @router.get(
+        "/schemas/ids/{schema_id}/versions",
+        dependencies=read,
+        response_class=ok,
+        **reading(list[m.SubjectVersionRef], read_auth=auth),
+    )
     def schema_versions(schema_id: int, deleted: bool = False) -> Any:
         rows = registry.schema_versions(schema_id, deleted=deleted)
         return ok([{"subject": r.subject, "version": r.version} for r in rows])
 
-    @router.get("/schemas/ids/{schema_id}/subjects", dependencies=read, response_class=ok)
+    @router.get(
+        "/schemas/ids/{schema_id}/subjects",
+        dependencies=read,
+        response_class=ok,
+        **reading(list[str], read_auth=auth),
+    )
     def schema_subjects(schema_id: int, deleted: bool = False) -> Any:
         rows = registry.schema_versions(schema_id, deleted=deleted)
         return ok(sorted({r.subject for r in rows}))
 
-    @router.get("/schemas/types", dependencies=read, response_class=ok)
+    @router.get(
+        "/schemas/types", dependencies=read, response_class=ok, **reading(list[str], read_auth=auth)
+    )
     def schema_types() -> Any:
         return ok(["JSON"])
 
@@ -203,53 +263,88 @@ def registry_router(
         "/compatibility/subjects/{subject}/versions/{version}",
         dependencies=read,
         response_class=ok,
+        **reading(m.CompatibilityResult, read_auth=auth, body=True),
     )
     def check_version(subject: str, version: str, payload: Body, verbose: bool = False) -> Any:
         return ok(registry.check(subject, version, payload, verbose=verbose))
 
-    @router.post("/compatibility/subjects/{subject}/versions", dependencies=read, response_class=ok)
+    @router.post(
+        "/compatibility/subjects/{subject}/versions",
+        dependencies=read,
+        response_class=ok,
+        **reading(m.CompatibilityResult, read_auth=auth, body=True),
+    )
     def check_all(subject: str, payload: Body, verbose: bool = False) -> Any:
         return ok(registry.check(subject, None, payload, verbose=verbose))
 
-    @router.get("/config", dependencies=read, response_class=ok)
+    @router.get(
+        "/config",
+        dependencies=read,
+        response_class=ok,
+        **reading(m.CompatibilityLevel, read_auth=auth),
+    )
     def get_global_config() -> Any:
         return ok({"compatibilityLevel": registry.get_config(None)})
 
-    @router.put("/config", dependencies=write, response_class=ok)
+    @router.put(
+        "/config",
+        dependencies=write,
+        response_class=ok,
+        **writing(m.CompatibilityUpdate, body=m.CompatibilityUpdate),
+    )
     def put_global_config(payload: Body) -> Any:
         return ok({"compatibility": registry.set_config(None, _field(payload, "compatibility"))})
 
-    @router.get("/config/{subject}", dependencies=read, response_class=ok)
+    @router.get(
+        "/config/{subject}",
+        dependencies=read,
+        response_class=ok,
+        **reading(m.CompatibilityLevel, read_auth=auth),
+    )
     def get_config(subject: str, defaultToGlobal: bool = False) -> Any:
         level = registry.get_config(subject, default_to_global=defaultToGlobal)
         return ok({"compatibilityLevel": level})
 
-    @router.put("/config/{subject}", dependencies=write, response_class=ok)
+    @router.put(
+        "/config/{subject}",
+        dependencies=write,
+        response_class=ok,
+        **writing(m.CompatibilityUpdate, body=m.CompatibilityUpdate),
+    )
     def put_config(subject: str, payload: Body) -> Any:
         level = registry.set_config(subject, _field(payload, "compatibility"))
         return ok({"compatibility": level})
 
-    @router.delete("/config/{subject}", dependencies=write, response_class=ok)
+    @router.delete(
+        "/config/{subject}",
+        dependencies=write,
+        response_class=ok,
+        **writing(m.CompatibilityLevel),
+    )
     def delete_config(subject: str) -> Any:
         return ok({"compatibilityLevel": registry.delete_config(subject)})
 
-    @router.get("/mode", dependencies=read, response_class=ok)
+    @router.get("/mode", dependencies=read, response_class=ok, **reading(m.Mode, read_auth=auth))
     def get_global_mode() -> Any:
         return ok({"mode": registry.get_mode(None)})
 
-    @router.put("/mode", dependencies=write, response_class=ok)
+    @router.put("/mode", dependencies=write, response_class=ok, **writing(m.Mode, body=m.Mode))
     def put_global_mode(payload: Body, force: bool = False) -> Any:
         return ok({"mode": registry.set_mode(None, _field(payload, "mode"), force=force)})
 
-    @router.get("/mode/{subject}", dependencies=read, response_class=ok)
+    @router.get(
+        "/mode/{subject}", dependencies=read, response_class=ok, **reading(m.Mode, read_auth=auth)
+    )
     def get_mode(subject: str, defaultToGlobal: bool = False) -> Any:
         return ok({"mode": registry.get_mode(subject, default_to_global=defaultToGlobal)})
 
-    @router.put("/mode/{subject}", dependencies=write, response_class=ok)
+    @router.put(
+        "/mode/{subject}", dependencies=write, response_class=ok, **writing(m.Mode, body=m.Mode)
+    )
     def put_mode(subject: str, payload: Body, force: bool = False) -> Any:
         return ok({"mode": registry.set_mode(subject, _field(payload, "mode"), force=force)})
 
-    @router.delete("/mode/{subject}", dependencies=write, response_class=ok)
+    @router.delete("/mode/{subject}", dependencies=write, response_class=ok, **writing(m.Mode))
     def delete_mode(subject: str) -> Any:
         return ok({"mode": registry.delete_mode(subject)})
 
