@@ -7,9 +7,21 @@ allow extra fields because error bodies and versions may carry Refract extension
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# The values registry_service.registry.service accepts (LEVELS, MODES; a test keeps them equal).
+Level = Literal[
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+]
+ModeName = Literal["READWRITE", "READONLY", "IMPORT"]
 
 
 class _Open(BaseModel):
@@ -106,7 +118,7 @@ class CompatibilityResult(_Open):
 
     is_compatible: bool
     messages: list[str] | None = Field(default=None, description="Only with ?verbose=true")
-    compatibility: str
+    compatibility: Level
     compared_with: list[int]
     changes: list[SchemaChange]
     lens: LensCheck | None = None
@@ -115,21 +127,19 @@ class CompatibilityResult(_Open):
 class CompatibilityLevel(_Open):
     """A configured compatibility level, as read."""
 
-    compatibilityLevel: str
+    compatibilityLevel: Level
 
 
 class CompatibilityUpdate(_Open):
     """Body and answer of `PUT /config`."""
 
-    compatibility: str = Field(
-        description="BACKWARD, BACKWARD_TRANSITIVE, FORWARD, ..., FULL_TRANSITIVE or NONE"
-    )
+    compatibility: Level = Field(description="Case-insensitive on input")
 
 
 class Mode(_Open):
     """Body and answer of the mode endpoints."""
 
-    mode: str = Field(description="READWRITE, READONLY or IMPORT")
+    mode: ModeName = Field(description="Case-insensitive on input")
 
 
 # Used in request bodies (openapi_extra): added to the document's components by

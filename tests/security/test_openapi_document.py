@@ -14,6 +14,7 @@ import httpx
 import jsonschema
 import pytest
 
+from registry_service.registry.service import LEVELS, MODES
 from tests.gateway.conftest import Service
 from tests.security.conftest import openapi_document, operations
 
@@ -183,3 +184,9 @@ def test_every_scheme_is_used(served: Service, name: str) -> None:
         for scheme in requirement
     }
     assert name in used
+
+
+def test_declared_levels_and_modes_are_the_registrys(served: Service) -> None:
+    schemas = openapi_document(served)["components"]["schemas"]
+    assert schemas["CompatibilityUpdate"]["properties"]["compatibility"]["enum"] == list(LEVELS)
+    assert schemas["Mode"]["properties"]["mode"]["enum"] == list(MODES)
