@@ -17,6 +17,7 @@ UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
 UNSUPPORTED_ENCODING = "unsupported_encoding"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 EVENT_TOO_LARGE = "event_too_large"
+TOO_DEEP = "too_deep"
 BATCH_TOO_LARGE = "batch_too_large"
 UNAUTHORIZED = "unauthorized"
 UNKNOWN_CONTRACT = "unknown_contract"
@@ -37,6 +38,7 @@ REASONS: frozenset[str] = frozenset(
         UNSUPPORTED_ENCODING,
         PAYLOAD_TOO_LARGE,
         EVENT_TOO_LARGE,
+        TOO_DEEP,
         BATCH_TOO_LARGE,
         UNAUTHORIZED,
         UNKNOWN_CONTRACT,
