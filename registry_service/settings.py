@@ -220,7 +220,9 @@ class Settings:
             return path.read_bytes().strip()
         except FileNotFoundError:
             pass
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from pipeline.streams.private import private_directory
+
+        private_directory(self.data_dir)
         key = secrets.token_hex(32).encode()
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

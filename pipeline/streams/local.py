@@ -109,11 +109,14 @@ class LocalStream:
         self._closed = False
         try:
             private_directory(self.directory)
+            self._lock_fd = self._take_lock()
         except OSError as error:
-            raise SinkError(f"local stream {self.directory}: cannot create it: {error}") from error
-        self._lock_fd = self._take_lock()
+            raise _not_writable(self.directory, error) from error
         try:
             self.recovery = self._recover()
+        except OSError as error:
+            os.close(self._lock_fd)
+            raise _not_writable(self.directory, error) from error
         except BaseException:
             os.close(self._lock_fd)
             raise
@@ -442,6 +445,15 @@ class LocalStream:
             error,
             self._next,
         )
+
+
+def _not_writable(directory: Path, error: OSError) -> SinkError:
+    """A stream directory this process cannot write: say which and what to do."""
+    return SinkError(
+        f"local stream {directory}: cannot write it ({error}); the data directory must be "
+        f"writable by this process (uid {os.getuid()}): fix its owner or permissions, mount it "
+        "read-write, or point REFRACT_DATA_DIR (--data-dir) at a writable directory"
+    )
 
 
 class _Ticket:

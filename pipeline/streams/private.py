@@ -19,8 +19,10 @@ FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 
 
-def private_directory(path: str | Path) -> Path:
-    """Create ``path`` (and missing parents) as 0700, and tighten it when it exists wider.
+def private_directory(path: str | Path, *, tighten_existing: bool = True) -> Path:
+    """Create ``path`` (and missing parents) as 0700, and tighten it when it exists wider
+    (unless ``tighten_existing`` is False: a directory that is not ours alone, such as the
+    working directory a warehouse file is put in).
 
     Parents that already exist are left alone (they may be /var/lib or a home directory);
     parents created here are 0700 too.
@@ -35,7 +37,7 @@ def private_directory(path: str | Path) -> Path:
         with contextlib.suppress(FileExistsError):  # another process made it first
             item.mkdir(mode=DIRECTORY_MODE)
         _tighten(item, DIRECTORY_MODE)
-    if not missing:
+    if not missing and tighten_existing:
         _tighten(directory, DIRECTORY_MODE)
     return directory
 

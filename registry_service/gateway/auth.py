@@ -73,7 +73,17 @@ async def verify_key(request: Request, raw_key: str | None) -> Producer | None:
     if raw_key is None or len(raw_key) > 512:
         return None
     keystore: KeyVerifier = request.app.state.keystore
-    return await anyio.to_thread.run_sync(keystore.verify, raw_key)
+    try:
+        return await anyio.to_thread.run_sync(keystore.verify, raw_key)
+    except Exception as exc:  # the key store is down or unusable: retry later, never a 500
+        detail = getattr(exc, "message", None) or type(exc).__name__
+        log.error("key store unavailable: %s", detail)
+        raise GatewayError(
+            503,
+            errors.REGISTRY_UNAVAILABLE,
+            f"the key store is unavailable: {detail}",
+            {"Retry-After": "2"},
+        ) from None
 
 
 def refuse_unauthorized(request: Request, origin: str, message: str) -> GatewayError:

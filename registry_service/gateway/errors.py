@@ -28,6 +28,8 @@ ADAPTER_FAILED = "adapter_failed"
 UNMAPPED_EVENT = "unmapped_event"
 DEDUP_KEY_MISMATCH = "dedup_key_mismatch"
 SINK_UNAVAILABLE = "sink_unavailable"
+REGISTRY_UNAVAILABLE = "registry_unavailable"
+"""A refused request's error when the key store cannot answer (503; never a dead letter)."""
 INTERNAL_ERROR = "internal_error"
 
 REASONS: frozenset[str] = frozenset(
