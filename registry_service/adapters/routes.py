@@ -10,8 +10,9 @@ stream. Responses are written only after the streams accepted the records.
 Segment routes also take what analytics.js sends from browsers: the write key as the body's
 top-level `writeKey` when the request has no Authorization header (a header, when present,
 wins), and the short paths /v1/t, /v1/p, /v1/s, /v1/i, /v1/b. Without a header the body is
-read (within the same limits) and parsed before authentication, since the key is inside it;
-such a request that turns out unauthenticated (or unreadable) writes nothing, exactly like a
+read (within the same limits) before authentication, since the key is inside it: a body
+without the text `"writeKey"` is refused 401 unparsed, any other is parsed in a worker thread
+(never on the event loop); one that turns out unauthenticated (or unreadable) writes nothing, exactly like a
 bad Authorization header, which is refused before its body is read. The `writeKey` field is
 removed from the body before mapping or dead-lettering, so no stream record carries a key.
 
@@ -200,8 +201,21 @@ async def _segment_request(request: Request) -> tuple[Producer, bytes, Any]:
         body, data, _ = _without_write_key(body, data)
         return producer, data, body
     data = await _read(request, None, "segment", _refusal)
-    body = await _json(request, None, "segment", data, _refusal)
-    body, data, raw_key = _without_write_key(body, data)
+    if b'"writeKey"' not in data:
+        # No key anywhere in the body (one C-speed scan): refused without parsing it.
+        raise refuse_unauthorized(
+            request,
+            "segment",
+            "missing write key (basic auth with the write key as user name, "
+            "or the body's writeKey)",
+        )
+    # Still unauthenticated: parsed in a worker thread, so a large body never holds the
+    # event loop (the size is bounded by the body limits already).
+    try:
+        parsed = await anyio.to_thread.run_sync(orjson.loads, data)
+    except orjson.JSONDecodeError as exc:
+        raise _refusal(400, errors.MALFORMED_JSON, f"the body is not JSON: {exc}") from None
+    body, data, raw_key = _without_write_key(parsed, data)
     found = await verify_key(request, raw_key)
     if found is None:
         message = (

@@ -261,9 +261,14 @@ def test_segment_body_key_request_keeps_the_body_limits_and_json_checks(
     response = post(service, "/v1/batch", big, {})
     assert response.status_code == 400 and response.json()["code"] == "payload_too_large"
     broken = service.client.post(
-        "/v1/t", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/v1/t", content=b'{"writeKey": "k", not json', headers={"Content-Type": "application/json"}
     )
     assert broken.status_code == 400 and broken.json()["code"] == "malformed_json"
+    # a body without any writeKey is refused as unauthenticated before it is parsed
+    keyless = service.client.post(
+        "/v1/t", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert keyless.status_code == 401 and keyless.json()["code"] == "unauthorized"
     # without a header the producer is unknown until the body was read and parsed: a body
     # refused before that is unauthenticated, so nothing is recorded
     assert service.dead_letters() == [] and service.events() == []
