@@ -13,7 +13,8 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 
 from pipeline.loader.warehouse import DuckDBWarehouse
 from registry_service.app import create_app
+from registry_service.registry.sqlite_store import SqliteStore, StoreNotWritable
 from registry_service.settings import Settings
 
 
@@ -91,7 +93,7 @@ def read_only_directory(path: Path) -> Iterator[Path]:
     try:
         yield path
     finally:
-        subprocess.run(["umount", str(path)], check=True)
+        subprocess.run(["umount", "-l", str(path)], check=True)
 
 
 def test_serve_on_a_read_only_data_dir_names_the_path_and_the_fix(tmp_path: Path) -> None:
@@ -121,3 +123,54 @@ def test_a_read_only_stream_directory_is_named_too(tmp_path: Path) -> None:
     with read_only_directory(tmp_path / "events") as directory, pytest.raises(SinkError) as refused:
         LocalStream(directory)
     assert str(directory) in str(refused.value) and "writable" in str(refused.value)
+
+
+@contextlib.contextmanager
+def turns_read_only(path: Path) -> Iterator[Callable[[], None]]:
+    """A writable directory, and the switch that makes it read-only later (0555/0444 for a
+    normal user; for root a tmpfs remounted read-only: a real EROFS)."""
+    path.mkdir()
+    if os.geteuid() != 0:
+
+        def switch() -> None:
+            for item in [*path.rglob("*"), path]:
+                os.chmod(item, 0o555 if item.is_dir() else 0o444)
+
+        try:
+            yield switch
+        finally:
+            for item in [path, *path.rglob("*")]:
+                os.chmod(item, 0o755 if item.is_dir() else 0o644)
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(path)], check=True)
+    try:
+        yield lambda: subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def test_a_registry_write_on_a_database_turned_read_only_names_it(tmp_path: Path) -> None:
+    """At request time (a remount after start): a RegistryError the routes answer with 503 and
+    Confluent's body, naming the file, instead of a bare OperationalError (a 500)."""
+    with turns_read_only(tmp_path / "data") as switch:
+        path = tmp_path / "data" / "registry.db"
+        store = SqliteStore(path)
+        store.close()  # no file open for writing: the remount is allowed
+        switch()
+        raised: list[BaseException] = []
+
+        def write() -> None:  # a fresh thread: a fresh connection, as a new worker gets
+            try:
+                with store.write() as tx:
+                    tx.cursor.execute("CREATE TABLE probe (x INTEGER)")
+            except BaseException as exc:
+                raised.append(exc)
+
+        worker = threading.Thread(target=write)
+        worker.start()
+        worker.join(30)
+        store.close()
+    [error] = raised
+    assert isinstance(error, StoreNotWritable), repr(error)
+    assert error.status == 503 and error.error_code == 50301
+    assert str(path) in error.message and "writable" in error.message
