@@ -36,6 +36,7 @@ test: setup-test check-style
 bench: setup-test
 	$(RUN) python benchmarks/sdk_emitter.py
 	$(RUN) python benchmarks/gateway_throughput.py
+	$(RUN) python benchmarks/unauthenticated_bomb.py
 	$(RUN) python benchmarks/kinesis_sink.py
 	$(RUN) python benchmarks/compat_diff.py
 	$(RUN) python benchmarks/pipeline_end_to_end.py

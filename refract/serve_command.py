@@ -64,8 +64,14 @@ def serve_command(
         kinesis_region=kinesis_region,
         kinesis_endpoint=kinesis_endpoint,
     )
+    from pipeline.streams.base import SinkError
+    from registry_service.registry.sqlite_store import StoreNotWritable
+
     configure_logging(log_level)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except (StoreNotWritable, SinkError) as exc:  # the data directory: name it and the fix
+        raise click.ClickException(str(exc)) from None
     uvicorn.run(
         app,
         host=settings.host,

@@ -120,6 +120,7 @@ def create_app(
         classifier,
         PiiRules(settings.resolved_pii_key(), schemas=newest_schemas(registry)),
         max_event_bytes=settings.max_event_bytes,
+        max_event_depth=settings.max_event_depth,
         dead_letter_payload_cap=settings.dead_letter_payload_cap,
         metrics=metrics,
     )

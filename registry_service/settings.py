@@ -21,6 +21,7 @@ from typing import Literal
 StreamKind = Literal["local", "kinesis"]
 
 KIB = 1024
+MAX_EVENT_DEPTH_CEILING = 200
 MIB = 1024 * 1024
 
 
@@ -80,6 +81,10 @@ class Settings:
     """REFRACT_MAX_DECOMPRESSED_BYTES: a request body after gzip (zip-bomb cap)."""
     max_event_bytes: int = 64 * KIB
     """REFRACT_MAX_EVENT_BYTES: one serialized event (the SDK's own limit is 32 KiB)."""
+    max_event_depth: int = 32
+    """REFRACT_MAX_EVENT_DEPTH: nesting of one event (objects and arrays); a deeper event is
+    rejected alone (``too_deep``) before anything recursive touches it. At most 200 (orjson
+    writes 255 levels, and a stream record wraps the event)."""
     max_batch_events: int = 1000
     """REFRACT_MAX_BATCH_EVENTS: events in one request (the SDK sends at most 500)."""
     dead_letter_payload_cap: int = 64 * KIB
@@ -163,6 +168,7 @@ class Settings:
                 "REFRACT_MAX_DECOMPRESSED_BYTES", cls.max_decompressed_bytes
             ),
             max_event_bytes=integer("REFRACT_MAX_EVENT_BYTES", cls.max_event_bytes),
+            max_event_depth=integer("REFRACT_MAX_EVENT_DEPTH", cls.max_event_depth),
             max_batch_events=integer("REFRACT_MAX_BATCH_EVENTS", cls.max_batch_events),
             dead_letter_payload_cap=integer(
                 "REFRACT_DEAD_LETTER_PAYLOAD_CAP", cls.dead_letter_payload_cap
@@ -184,6 +190,11 @@ class Settings:
         if self.negative_cache_seconds > 10:
             raise SettingsError(
                 "REFRACT_NEGATIVE_CACHE_SECONDS above 10 s would hide newly registered versions"
+            )
+        if not 1 <= self.max_event_depth <= MAX_EVENT_DEPTH_CEILING:
+            raise SettingsError(
+                f"REFRACT_MAX_EVENT_DEPTH={self.max_event_depth}: expected 1 to "
+                f"{MAX_EVENT_DEPTH_CEILING}"
             )
         if self.max_decompressed_bytes < self.max_event_bytes:
             raise SettingsError("REFRACT_MAX_DECOMPRESSED_BYTES is below REFRACT_MAX_EVENT_BYTES")
@@ -209,7 +220,9 @@ class Settings:
             return path.read_bytes().strip()
         except FileNotFoundError:
             pass
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from pipeline.streams.private import private_directory
+
+        private_directory(self.data_dir)
         key = secrets.token_hex(32).encode()
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -218,7 +218,8 @@ FAULTS: tuple[Fault, ...] = (
     ("malformed_json", 1, _not_json),
     ("malformed_batch", 1, _not_a_batch),
     ("unsupported_content_type", 1, _content_type),
-    ("unauthorized", 2, _unknown_key),
+    # refused 401 before the body is read: an unauthenticated request writes no dead letter
+    ("unauthorized", 0, _unknown_key),
     ("adapter_failed", 1, _segment_anonymous),
     ("unmapped_event", 1, _segment_unmapped),
     ("malformed_json", 1, _log_truncated),

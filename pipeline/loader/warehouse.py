@@ -340,19 +340,36 @@ class DuckDBWarehouse(Warehouse):
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         import duckdb
 
+        from pipeline.streams.private import private_directory, private_file, private_umask
+
         self.path = Path(path)
         self.description = str(self.path)
         try:
+            if not read_only:  # created 0700 when missing; an existing one may be shared
+                private_directory(self.path.parent, tighten_existing=False)
+            # DuckDB creates the file itself, ignoring any mode we could give: the umask of
+            # this one call makes it 0600 (the raw layer holds every event; issue 10)
+            with private_umask():
+                self._con: Any = duckdb.connect(str(self.path), read_only=read_only)
             if not read_only:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con: Any = duckdb.connect(str(self.path), read_only=read_only)
+                private_file(self.path)  # one created before this rule
         except (OSError, duckdb.Error) as error:
             raise WarehouseError(f"warehouse {self.path}: cannot open it: {error}") from error
         self._closed = False
+        self._read_only = read_only
+
+    def _tighten_wal(self) -> None:
+        """DuckDB (re)creates ``<file>.wal`` on the first write after each checkpoint with
+        the process umask: tightened after every write."""
+        if not self._read_only:
+            from pipeline.streams.private import private_file
+
+            private_file(self.path.with_name(self.path.name + ".wal"))
 
     def ensure_raw(self) -> None:
         for statement in _ddl("JSON", "TIMESTAMP"):
             self._con.execute(statement)
+        self._tighten_wal()
 
     def append_batches(
         self, batches: Sequence[ShardBatch], *, loaded_at: datetime | None = None
@@ -391,6 +408,7 @@ class DuckDBWarehouse(Warehouse):
             except BaseException:
                 self._con.execute("ROLLBACK")
                 raise
+        self._tighten_wal()
         return results
 
     def _insert(

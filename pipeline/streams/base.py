@@ -59,7 +59,9 @@ class StreamSink(Protocol):
     def probe(self) -> None:
         """Raise `SinkError` unless the stream can accept writes now (for readiness checks).
 
-        Cheap and side-effect free: /readyz calls it on every probe.
+        Cheap: /readyz calls it on every probe. A sink whose last write failed must not
+        report ready on the strength of an open handle alone (the local stream writes and
+        fsyncs a small probe file then, to learn whether the disk has room again).
         """
         ...
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.streams.base import Record, SinkError, check_records
+from pipeline.streams.private import FILE_MODE, private_directory
 from pipeline.streams.segments import (
     HEADER_SIZE,
     CorruptStream,
@@ -53,6 +54,13 @@ UNCLEAN_GAP = 1 << 20
 MAX_PUT_RECORDS = UNCLEAN_GAP
 LOCK_FILE = "LOCK"
 CLEAN_FILE = "CLEAN"
+PROBE_FILE = "PROBE"
+PROBE_BYTES = 64 * 1024
+"""What the readiness probe writes and fsyncs after a failed write (the size of a large batch
+of the gateway), to learn whether the disk has room again."""
+MIN_FREE_BYTES = 1024 * 1024
+"""Readiness needs this much free space on the stream's file system: one full-size record
+(1 MiB) must fit, else every put would fail."""
 
 
 @dataclass(frozen=True)
@@ -95,14 +103,20 @@ class LocalStream:
         self._size = 0
         self._next = 0
         self._broken: str | None = None
+        self._last_failure: str | None = None
+        self._segment: Path | None = None
+        self._empty_segment: Path | None = None  # header only, left by a failed write
         self._closed = False
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_directory(self.directory)
+            self._lock_fd = self._take_lock()
         except OSError as error:
-            raise SinkError(f"local stream {self.directory}: cannot create it: {error}") from error
-        self._lock_fd = self._take_lock()
+            raise _not_writable(self.directory, error) from error
         try:
             self.recovery = self._recover()
+        except OSError as error:
+            os.close(self._lock_fd)
+            raise _not_writable(self.directory, error) from error
         except BaseException:
             os.close(self._lock_fd)
             raise
@@ -160,6 +174,8 @@ class LocalStream:
                 sum(t.count for t in group),
             )
         except (SinkError, _BatchFailed) as exc:
+            # remembered for readiness until a write (or the probe's own write) succeeds
+            self._last_failure = str(exc.args[0]) if exc.args else type(exc).__name__
             for ticket in group:  # one exception object per waiting thread
                 error = (
                     SinkError(
@@ -171,6 +187,8 @@ class LocalStream:
                 )
                 error.__cause__ = exc.__cause__
                 ticket.error = error
+        else:
+            self._last_failure = None
         finally:
             for ticket in group:
                 ticket.done = True
@@ -213,11 +231,49 @@ class LocalStream:
         return self._reader.read(from_offset, max_records)
 
     def probe(self) -> None:
-        """Ready while this writer is open and its directory still exists."""
+        """Ready while this writer is open, its directory exists, the file system has room
+        for a record, and the last write did not fail (or a probe write has succeeded since).
+
+        A full disk used to leave /readyz green while every put failed (issue 10): after a
+        failed write the probe writes and fsyncs PROBE_BYTES itself, so readiness comes back
+        as soon as the disk has room, even when no traffic is routed to a not-ready node.
+        """
         if self._closed:
             raise SinkError(f"local stream {self.directory}: closed")
         if not self.directory.is_dir():
             raise SinkError(f"local stream {self.directory}: directory is gone")
+        if self._broken is not None:
+            raise SinkError(f"local stream {self.directory}: stopped ({self._broken})")
+        try:
+            fs = os.statvfs(self.directory)
+        except OSError as error:
+            raise SinkError(f"local stream {self.directory}: {error}") from error
+        free = fs.f_bavail * fs.f_frsize
+        if free < MIN_FREE_BYTES:
+            raise SinkError(
+                f"local stream {self.directory}: {free} bytes free on its file system, "
+                f"below {MIN_FREE_BYTES}"
+            )
+        failure = self._last_failure
+        if failure is not None:
+            try:
+                self._probe_write()
+            except OSError as error:
+                raise SinkError(
+                    f"local stream {self.directory}: the last write failed ({failure}) and "
+                    f"a probe write fails too: {error}"
+                ) from error
+            self._last_failure = None
+
+    def _probe_write(self) -> None:
+        path = self.directory / PROBE_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        try:
+            _write_all(fd, b"\0" * PROBE_BYTES)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close the segment, leave a CLEAN marker (so the next open needs no gap), unlock."""
@@ -233,7 +289,8 @@ class LocalStream:
                 if self._broken is None:
                     marker = self.directory / CLEAN_FILE
                     temporary = marker.with_suffix(".tmp")
-                    with open(temporary, "w", encoding="ascii") as handle:
+                    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+                    with os.fdopen(fd, "w", encoding="ascii") as handle:
                         handle.write(f"{self._next}\n")
                         handle.flush()
                         os.fsync(handle.fileno())
@@ -252,7 +309,7 @@ class LocalStream:
 
     def _take_lock(self) -> int:
         path = self.directory / LOCK_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -317,6 +374,7 @@ class LocalStream:
             fsync_directory(self.directory)
         if clean:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            self._segment = path
             self._size = size
             self._next = end
             return None
@@ -332,7 +390,7 @@ class LocalStream:
             self._fd = None
         path = self.directory / segment_name(base)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, FILE_MODE)
         except FileExistsError:
             raise CorruptStream(f"{path}: a segment for offset {base} already exists") from None
         try:
@@ -346,8 +404,16 @@ class LocalStream:
                 f"local stream {self.directory}: cannot start {path.name}: {error}"
             ) from error
         self._fd = fd
+        self._segment = path
         self._size = HEADER_SIZE
         self._next = base
+        empty, self._empty_segment = self._empty_segment, None
+        if empty is not None and empty != path:
+            try:
+                empty.unlink(missing_ok=True)
+                fsync_directory(self.directory)
+            except OSError as error:
+                log.warning("local stream %s: cannot remove %s: %s", self.directory, empty, error)
 
     def _abandon_batch(self, before: int, count: int, error: OSError) -> None:
         """After a failed write or fsync: cut the segment back and skip the batch's offsets.
@@ -367,12 +433,27 @@ class LocalStream:
             return
         self._fd = None
         self._next += count
+        if before <= HEADER_SIZE:
+            # The segment holds no record. It stays until the next segment is durably created
+            # (it records where offsets continue if we crash before), then it is removed: a
+            # full disk no longer leaves one empty .seg per failed write (issue 10).
+            self._empty_segment = self._segment
+        self._segment = None
         log.error(
             "local stream %s: write failed (%s); skipped offsets up to %d",
             self.directory,
             error,
             self._next,
         )
+
+
+def _not_writable(directory: Path, error: OSError) -> SinkError:
+    """A stream directory this process cannot write: say which and what to do."""
+    return SinkError(
+        f"local stream {directory}: cannot write it ({error}); the data directory must be "
+        f"writable by this process (uid {os.getuid()}): fix its owner or permissions, mount it "
+        "read-write, or point REFRACT_DATA_DIR (--data-dir) at a writable directory"
+    )
 
 
 class _Ticket:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from registry_service.adapters.errors import failed
+from registry_service.adapters.errors import AdapterError, failed
 from registry_service.model import Producer, json_kind
 
 ADAPTER_VERSION = "1.0.0"
@@ -56,8 +56,14 @@ def content_hash(value: Any) -> str:
 
 
 def format_ms(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (four-digit year, also before 1000,
+    where ``strftime("%Y")`` would not pad). OverflowError when UTC falls outside years
+    1-9999 (``0001-01-01T00:00:00+01:00``): ``timestamp`` turns that into AdapterError."""
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+        f"{m.microsecond // 1000:03d}Z"
+    )
 
 
 _LOOSE = re.compile(
@@ -73,17 +79,37 @@ def timestamp(value: Any, where: str) -> str:
     Accepts ISO 8601 with any offset or precision (also Segment's unpadded `2015-2-02T...`
     and Salesforce's `+0000`), epoch seconds or milliseconds as numbers or digit strings, and
     the access-log `10/Oct/2026:13:55:36 +0000`. A time without an offset is taken as UTC.
+
+    Total: any input gives a string or AdapterError (one item dead-lettered), never another
+    exception: values at the limits of datetime (`9999-12-31T23:59:59-01:00` is past year
+    9999 in UTC), out-of-range epochs, huge digit strings and non-ASCII digits included.
     """
     if isinstance(value, bool) or value is None:
         raise failed(f"{where}: expected a timestamp, found {json_kind(value)}")
     if isinstance(value, int | float):
-        return format_ms(_from_epoch(float(value), where))
+        try:
+            return format_ms(_from_epoch(float(value), where))
+        except OverflowError:
+            raise _out_of_range(str(value), where) from None
     if not isinstance(value, str):
         raise failed(f"{where}: expected a timestamp, found {json_kind(value)}")
     text = value.strip()
-    if text.replace(".", "", 1).isdigit():
+    if len(text) > 64:
+        raise failed(f"{where}: {text[:64]!r}... is not a timestamp (too long)")
+    try:
+        return _parse_text(text, where)
+    except OverflowError:
+        raise _out_of_range(text, where) from None
+
+
+def _out_of_range(text: str, where: str) -> AdapterError:
+    return failed(f"{where}: {text[:64]!r} is out of the representable range (years 1-9999 UTC)")
+
+
+def _parse_text(text: str, where: str) -> str:
+    if text.isascii() and text.replace(".", "", 1).isdigit():
         return format_ms(_from_epoch(float(text), where))
-    match = _LOOSE.match(text)
+    match = _LOOSE.match(text) if text.isascii() else None
     try:
         if match:
             year, month, day, hour, minute, second, fraction, offset = match.groups()

@@ -7,6 +7,7 @@ accepts a few common spellings (docs/adapters.md lists them); the first one pres
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,7 +131,9 @@ def _status(line: Mapping[str, Any]) -> int:
     if name is None:
         raise failed(f"/status: missing (one of {', '.join(ALIASES['status'])})")
     value = line[name]
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if len(value.strip()) > 3:
+            raise failed(f"/{name}: {value[:40]!r} is not an HTTP status code")
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool):
         raise failed(f"/{name}: expected an HTTP status code, found {value!r:.40}")
@@ -158,7 +161,11 @@ def _number(value: Any, name: str, scale: float) -> float | int:
             raise failed(f"/{name}: {value[:40]!r} is not a number") from None
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise failed(f"/{name}: expected a number, found {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise failed(f"/{name}: {value!r} is not a finite number")
     scaled = value * scale
+    if isinstance(scaled, float) and not math.isfinite(scaled):
+        raise failed(f"/{name}: {value!r} is out of range")
     return round(scaled, 3) if isinstance(scaled, float) else scaled
 
 

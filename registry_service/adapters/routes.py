@@ -10,8 +10,15 @@ stream. Responses are written only after the streams accepted the records.
 Segment routes also take what analytics.js sends from browsers: the write key as the body's
 top-level `writeKey` when the request has no Authorization header (a header, when present,
 wins), and the short paths /v1/t, /v1/p, /v1/s, /v1/i, /v1/b. Without a header the body is
-read (within the same limits) and parsed before authentication. The `writeKey` field is
+read (within the same limits) before authentication, since the key is inside it: a body
+without the text `"writeKey"` is refused 401 unparsed, any other is parsed in a worker thread
+(never on the event loop); one that turns out unauthenticated (or unreadable) writes nothing, exactly like a
+bad Authorization header, which is refused before its body is read. The `writeKey` field is
 removed from the body before mapping or dead-lettering, so no stream record carries a key.
+
+Amplification is bounded: a request carries at most `max_batch_events` items (Segment batch
+messages, CRM leads, log lines), counted before any item is mapped; a request over it, like
+any refused request, costs one capped dead-letter record (registry_service.gateway.requests).
 
 Segment routes answer in Segment's shapes: 200 `{"success": true}` once the batch is processed
 (also when some messages were dead-lettered: Segment accepts partial batches), and
@@ -33,7 +40,7 @@ from fastapi.responses import JSONResponse
 from registry_service.adapters import crm, logs, segment
 from registry_service.adapters.errors import AdapterError
 from registry_service.gateway import errors
-from registry_service.gateway.auth import basic_auth_producer, verify_key
+from registry_service.gateway.auth import basic_auth_producer, refuse_unauthorized, verify_key
 from registry_service.gateway.body import BodyError, read_body
 from registry_service.gateway.errors import GatewayError
 from registry_service.gateway.requests import dead_letter_request
@@ -82,10 +89,11 @@ def adapters_router() -> APIRouter:
         producer = await basic_auth_producer(request)
         data = await _read(request, producer, "crm", _refusal)
         body = await _json(request, producer, "crm", data, _refusal)
+        leads = crm.lead_items(body)
+        await _check_count(request, producer, "crm", data, len(leads), "leads", _refusal)
         now = request.app.state.gateway.clock()
         items = [
-            _map(item, lambda raw: crm.map_lead(raw, producer=producer, now=now))
-            for item in crm.lead_items(body)
+            _map(item, lambda raw: crm.map_lead(raw, producer=producer, now=now)) for item in leads
         ]
         outcomes = await _deliver(request, items, producer, "crm")
         return _results(outcomes)
@@ -100,6 +108,9 @@ def adapters_router() -> APIRouter:
     async def access_logs(request: Request) -> Response:
         producer = await basic_auth_producer(request)
         data = await _read(request, producer, "logs", _refusal)
+        # Lines are counted (one C-speed scan) before any is parsed.
+        lines_sent = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        await _check_count(request, producer, "logs", data, lines_sent, "lines", _refusal)
         now = request.app.state.gateway.clock()
         items: list[Item] = []
         lines: list[int] = []
@@ -133,6 +144,10 @@ def _segment_endpoint(call: str | None) -> Callable[[Request], Any]:
                         parsed=body,
                     )
                     raise _refusal(400, errors.MALFORMED_BATCH, exc.message) from None
+                # Segment answers 400 (not 413) to a batch that is too large
+                await _check_count(
+                    request, producer, "segment", data, len(messages), "messages", _refusal, 400
+                )
             else:
                 messages, context = [body], {}
             now = request.app.state.gateway.clock()
@@ -160,8 +175,9 @@ async def _segment_request(request: Request) -> tuple[Producer, bytes, Any]:
     An Authorization header, when present, decides (basic auth or Bearer, as on every adapter
     route). Without one the key is the body's top-level `writeKey` (analytics.js), so the body
     is read within the limits and parsed first; a body that is too large, not gzip or not JSON
-    is refused as with a header, only without a producer. The `writeKey` field is removed from
-    the returned body (and the bytes re-serialized) so that no dead letter carries the key.
+    is refused as with a header, only without a producer and so without a dead letter. The
+    `writeKey` field is removed from the returned body (and the bytes re-serialized) so that no
+    dead letter carries the key.
     """
     if "authorization" in request.headers:
         producer = await basic_auth_producer(request)
@@ -170,8 +186,21 @@ async def _segment_request(request: Request) -> tuple[Producer, bytes, Any]:
         body, data, _ = _without_write_key(body, data)
         return producer, data, body
     data = await _read(request, None, "segment", _refusal)
-    body = await _json(request, None, "segment", data, _refusal)
-    body, data, raw_key = _without_write_key(body, data)
+    if b'"writeKey"' not in data:
+        # No key anywhere in the body (one C-speed scan): refused without parsing it.
+        raise refuse_unauthorized(
+            request,
+            "segment",
+            "missing write key (basic auth with the write key as user name, "
+            "or the body's writeKey)",
+        )
+    # Still unauthenticated: parsed in a worker thread, so a large body never holds the
+    # event loop (the size is bounded by the body limits already).
+    try:
+        parsed = await anyio.to_thread.run_sync(orjson.loads, data)
+    except orjson.JSONDecodeError as exc:
+        raise _refusal(400, errors.MALFORMED_JSON, f"the body is not JSON: {exc}") from None
+    body, data, raw_key = _without_write_key(parsed, data)
     found = await verify_key(request, raw_key)
     if found is None:
         message = (
@@ -179,12 +208,7 @@ async def _segment_request(request: Request) -> tuple[Producer, bytes, Any]:
             if raw_key is None
             else "unknown or revoked write key"
         )
-        await dead_letter_request(
-            request, errors.UNAUTHORIZED, message, None, "segment", body=data, parsed=body
-        )
-        raise GatewayError(
-            401, errors.UNAUTHORIZED, message, {"WWW-Authenticate": 'Bearer realm="refract"'}
-        )
+        raise refuse_unauthorized(request, "segment", message)
     return found, data, body
 
 
@@ -203,12 +227,7 @@ def _map(raw: Any, adapter: Callable[[Any], dict[str, Any]]) -> Item:
         return raw, adapter(raw)
     except AdapterError as exc:
         return raw, exc
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        AttributeError,
-    ) as exc:  # an adapter bug costs one item
+    except Exception as exc:  # an adapter bug (or hostile input it missed) costs one item
         return raw, AdapterError(
             errors.ADAPTER_FAILED, f"the adapter failed on this item: {type(exc).__name__}"
         )
@@ -229,7 +248,10 @@ async def _read(
             keep_bytes=settings.dead_letter_payload_cap,
         )
     except BodyError as exc:
-        await dead_letter_request(request, exc.reason, exc.message, producer, origin, body=exc.raw)
+        if producer is not None:  # unauthenticated bodies are never recorded
+            await dead_letter_request(
+                request, exc.reason, exc.message, producer, origin, body=exc.raw
+            )
         # Segment answers 400 to a body that is too large; the others keep the gateway's status
         status = 400 if origin == "segment" and exc.status == 413 else exc.status
         raise error(status, exc.reason, exc.message) from None
@@ -247,10 +269,31 @@ async def _json(
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         message = f"the body is not JSON: {exc}"
-        await dead_letter_request(
-            request, errors.MALFORMED_JSON, message, producer, origin, body=data
-        )
+        if producer is not None:  # unauthenticated bodies are never recorded
+            await dead_letter_request(
+                request, errors.MALFORMED_JSON, message, producer, origin, body=data
+            )
         raise error(400, errors.MALFORMED_JSON, message) from None
+
+
+async def _check_count(
+    request: Request,
+    producer: Producer,
+    origin: str,
+    data: bytes,
+    count: int,
+    noun: str,
+    error: Callable[[int, str, str], GatewayError],
+    status: int = 413,
+) -> None:
+    """Refuse a request carrying more than ``max_batch_events`` items, before any is mapped:
+    one capped dead letter of the body, then the 4xx (never one dead letter per item)."""
+    limit = request.app.state.settings.max_batch_events
+    if count <= limit:
+        return
+    message = f"the request has {count} {noun}, over the limit of {limit}"
+    await dead_letter_request(request, errors.BATCH_TOO_LARGE, message, producer, origin, body=data)
+    raise error(status, errors.BATCH_TOO_LARGE, message)
 
 
 async def _deliver(

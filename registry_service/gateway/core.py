@@ -39,6 +39,7 @@ from pipeline.streams.base import (
 )
 from registry_service.gateway import errors
 from registry_service.gateway.dedup import DedupPlan
+from registry_service.gateway.depth import dumps_any_depth, exceeds_depth, schema_depth_bound
 from registry_service.gateway.errors import SinkUnavailable
 from registry_service.gateway.metrics import BatchStats, GatewayMetrics
 from registry_service.gateway.pii import PiiRules
@@ -127,6 +128,7 @@ class _Plan:
     upcast: bool  # an older version the SDK's upcasters translate (else passed unchanged)
     upcast_key: tuple[str, str, str] | None  # the upcasts metric's labels
     dedup: DedupPlan | None
+    walk_depth: bool  # the schema does not bound the depth within the limit: walk each event
 
 
 class Gateway:
@@ -141,6 +143,7 @@ class Gateway:
         pii: PiiRules,
         *,
         max_event_bytes: int = 64 * 1024,
+        max_event_depth: int = 32,
         dead_letter_payload_cap: int = 64 * 1024,
         metrics: GatewayMetrics | None = None,
         host: str | None = None,
@@ -152,6 +155,7 @@ class Gateway:
         self.classifier = classifier
         self.pii = pii
         self.max_event_bytes = max_event_bytes
+        self.max_event_depth = max_event_depth
         self.dead_letter_payload_cap = dead_letter_payload_cap
         self.metrics = metrics or GatewayMetrics()
         self.host = host or socket.gethostname()
@@ -226,7 +230,10 @@ class Gateway:
             try:
                 result = self._one(event, check_sizes, stats)
             except Exception as exc:  # a bug must cost one event, never the batch or the process
-                result = _reject(errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
+                if exceeds_depth(event, self.max_event_depth):  # (walked only on this path)
+                    result = self._too_deep()
+                else:
+                    result = _reject(errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
             event_id = event.get("event_id") if isinstance(event, dict) else None
             if not isinstance(event_id, str):
                 event_id = None
@@ -268,13 +275,6 @@ class Gateway:
             return _reject(
                 errors.SCHEMA_VIOLATION, f"/: an event is a JSON object, found {json_kind(event)}"
             )
-        if check_sizes:
-            size = len(orjson.dumps(event))
-            if size > self.max_event_bytes:
-                return _reject(
-                    errors.EVENT_TOO_LARGE,
-                    f"/: the event is {size} bytes, over the {self.max_event_bytes}-byte limit",
-                )
         ref = event.get("schema")
         plan = self._plans.get(ref) if type(ref) is str else None
         if plan is None:
@@ -282,6 +282,20 @@ class Gateway:
             if type(found) is Rejected:
                 return found
             plan = cast(_Plan, found)
+        # Depth before anything recursive (serialization, validation, upcast): walked when the
+        # contract's schema does not itself bound it below the limit (docs/gateway.md).
+        if plan.walk_depth and exceeds_depth(event, self.max_event_depth):
+            return self._too_deep()
+        if check_sizes:
+            try:
+                size = len(orjson.dumps(event))
+            except TypeError:  # orjson stops at 255 levels: deeper than any limit allows
+                return self._too_deep()
+            if size > self.max_event_bytes:
+                return _reject(
+                    errors.EVENT_TOO_LARGE,
+                    f"/: the event is {size} bytes, over the {self.max_event_bytes}-byte limit",
+                )
         problem = plan.compiled.first_error(event)
         if problem is not None:
             return _reject(errors.SCHEMA_VIOLATION, problem)
@@ -319,6 +333,13 @@ class Gateway:
             self._classify(canonical, stats)
         return self.pii.apply(canonical, owned=True), upcast_from
 
+    def _too_deep(self) -> Rejected:
+        return _reject(
+            errors.TOO_DEEP,
+            f"/: the event nests deeper than {self.max_event_depth} levels "
+            "(REFRACT_MAX_EVENT_DEPTH)",
+        )
+
     def _plan(self, ref: Any) -> _Plan | Rejected:
         """What ``_one`` needs to know about a ``schema`` value, kept while it is compiled."""
         if not isinstance(ref, str):
@@ -350,10 +371,20 @@ class Gateway:
             needs_upcast,
             (name, version, latest.partition("/")[2]) if latest is not None else None,
             self._dedup_plans.get(name),
+            self._walks_depth(compiled.schema),
         )
         if type(ref) is str and len(self._plans) < _MAX_PLANS:
             self._plans[ref] = plan
         return plan
+
+    def _walks_depth(self, schema: dict[str, Any]) -> bool:
+        """Whether events of this schema need the depth walk: unless the schema (closed
+        objects, typed arrays all the way down) bounds their depth within the limit."""
+        try:
+            bound = schema_depth_bound(schema)
+        except RecursionError:  # a schema nested absurdly deep: walk every event
+            return True
+        return bound is None or bound > self.max_event_depth
 
     @staticmethod
     def _unknown_minor(name: str, version: str, latest: str) -> bool:
@@ -436,28 +467,37 @@ class Gateway:
             "producer": producer_json(producer),
         }
         if isinstance(payload, bytes | bytearray | memoryview):
-            raw = bytes(payload)
-            body["payload_bytes"] = len(raw)
-            if len(raw) > self.dead_letter_payload_cap:
-                raw = raw[: self.dead_letter_payload_cap]
-                body["payload_truncated"] = True
-            body["payload_base64"] = base64.b64encode(raw).decode("ascii")
+            self._base64_payload(body, bytes(payload))
+            data = orjson.dumps(body)
         else:
             body["payload"] = payload
-        try:
-            data = orjson.dumps(body)
-            if len(data) > MAX_RECORD_BYTES - DEAD_LETTER_ALLOWANCE:
-                return self.dead_letter_record(
-                    orjson.dumps(payload), reason, message, producer, origin, received_at
-                )
-        except TypeError:  # not JSON after all (an adapter passed an object): keep its repr
-            body.pop("payload", None)
-            body["payload_base64"] = base64.b64encode(repr(payload).encode()).decode("ascii")
-            data = orjson.dumps(body)
+            try:
+                data = orjson.dumps(body)
+            except TypeError:
+                # Deeper than orjson writes (255 levels; a parsed body can hold 1024): the
+                # payload re-serialized as JSON without recursion, kept as base64 and flagged.
+                # Never a Python repr: a dead letter must be replayable.
+                del body["payload"]
+                self._base64_payload(body, dumps_any_depth(payload))
+                body["payload_reserialized"] = True
+                data = orjson.dumps(body)
+            else:
+                if len(data) > MAX_RECORD_BYTES - DEAD_LETTER_ALLOWANCE:
+                    del body["payload"]
+                    self._base64_payload(body, orjson.dumps(payload))
+                    data = orjson.dumps(body)
         key = producer.key_id if producer is not None else "unauthenticated"
         if isinstance(payload, dict) and isinstance(payload.get("event_id"), str):
             key = payload["event_id"][:256] or key
         return Record(key, data)
+
+    def _base64_payload(self, body: dict[str, Any], raw: bytes) -> None:
+        """``payload_base64`` of at most dead_letter_payload_cap bytes of ``raw``."""
+        body["payload_bytes"] = len(raw)
+        if len(raw) > self.dead_letter_payload_cap:
+            raw = raw[: self.dead_letter_payload_cap]
+            body["payload_truncated"] = True
+        body["payload_base64"] = base64.b64encode(raw).decode("ascii")
 
     # -- writing --------------------------------------------------------------------------------
 

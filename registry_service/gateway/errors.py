@@ -17,6 +17,7 @@ UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
 UNSUPPORTED_ENCODING = "unsupported_encoding"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 EVENT_TOO_LARGE = "event_too_large"
+TOO_DEEP = "too_deep"
 BATCH_TOO_LARGE = "batch_too_large"
 UNAUTHORIZED = "unauthorized"
 UNKNOWN_CONTRACT = "unknown_contract"
@@ -27,6 +28,8 @@ ADAPTER_FAILED = "adapter_failed"
 UNMAPPED_EVENT = "unmapped_event"
 DEDUP_KEY_MISMATCH = "dedup_key_mismatch"
 SINK_UNAVAILABLE = "sink_unavailable"
+REGISTRY_UNAVAILABLE = "registry_unavailable"
+"""A refused request's error when the key store cannot answer (503; never a dead letter)."""
 INTERNAL_ERROR = "internal_error"
 
 REASONS: frozenset[str] = frozenset(
@@ -37,6 +40,7 @@ REASONS: frozenset[str] = frozenset(
         UNSUPPORTED_ENCODING,
         PAYLOAD_TOO_LARGE,
         EVENT_TOO_LARGE,
+        TOO_DEEP,
         BATCH_TOO_LARGE,
         UNAUTHORIZED,
         UNKNOWN_CONTRACT,

@@ -49,6 +49,13 @@ class GatewayMetrics:
             ["reason", "producer"],
             registry=r,
         )
+        self.unauthorized = PromCounter(
+            "refract_gateway_unauthorized_requests",
+            "Requests refused with 401 before their body was read (nothing is written for "
+            "them: a counter and a log line are all an unauthenticated request costs).",
+            ["origin"],
+            registry=r,
+        )
         self.upcasts = PromCounter(
             "refract_gateway_upcasts",
             "Events upcast to the newest version of their contract.",

@@ -1,10 +1,11 @@
 """HTTP routes of the gateway: ``POST /v1/events`` and the health and metrics endpoints.
 
 ``POST /v1/events`` serves docs/ingestion-protocol.md. Checks run from cheapest to dearest
-and nothing is parsed before the size limits passed: body size (Content-Length, then bytes
-read, then gunzipped bytes), write key, content type, JSON, batch shape and length, then the
-events one by one in the processing core. A refused request answers ``{"error", "message"}``
-with a 4xx and leaves its body in the dead-letter stream; a processed one answers 200 with a
+and nothing is parsed before the size limits passed: write key (before the body is read: an
+unauthenticated request costs a counter and a log line), body size (Content-Length, then bytes
+read, then gunzipped bytes), content type, JSON, batch shape and length, then the events one
+by one in the processing core. A refused request from a producer answers
+``{"error", "message"}`` with a 4xx and leaves ONE capped dead letter of its body; a processed one answers 200 with a
 verdict per event, and only after the stream accepted the records (503 + Retry-After if it
 did not, so the SDK retries).
 """
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 
 from pipeline.streams.base import SinkError
 from registry_service.gateway import errors
-from registry_service.gateway.auth import bearer_token, verify_key
+from registry_service.gateway.auth import write_key_producer
 from registry_service.gateway.body import BodyError, read_body
 from registry_service.gateway.errors import GatewayError
 from registry_service.gateway.metrics import CONTENT_TYPE_LATEST
@@ -51,6 +52,9 @@ def gateway_router() -> APIRouter:
         settings: Settings = request.app.state.settings
         gateway = request.app.state.gateway
         started = time.perf_counter()
+        # The write key first: an unauthenticated request is refused before a byte of its
+        # body is read, and costs a counter and a log line (docs/ingestion-protocol.md).
+        producer = await write_key_producer(request)
         try:
             body = await read_body(
                 request,
@@ -59,24 +63,11 @@ def gateway_router() -> APIRouter:
                 keep_bytes=settings.dead_letter_payload_cap,
             )
         except BodyError as exc:
-            producer = await verify_key(request, bearer_token(request))
             await dead_letter_request(
                 request, exc.reason, exc.message, producer, "sdk", body=exc.raw
             )
             raise GatewayError(exc.status, exc.reason, exc.message) from None
         data = body.data
-        producer = await verify_key(request, bearer_token(request))
-        if producer is None:
-            raw = bearer_token(request)
-            message = (
-                "missing write key (Authorization: Bearer <write key>)"
-                if raw is None
-                else "unknown or revoked write key"
-            )
-            await dead_letter_request(request, errors.UNAUTHORIZED, message, None, "sdk", body=data)
-            raise GatewayError(
-                401, errors.UNAUTHORIZED, message, {"WWW-Authenticate": 'Bearer realm="refract"'}
-            )
         request.state.producer = producer
         content_type = request.headers.get("content-type", "")
         media = content_type.partition(";")[0].strip().lower()

@@ -55,6 +55,8 @@ class Compiled:
             self.validator.validate(instance)
         except jsonschema_rs.ValidationError as error:
             where = "/" + "/".join(str(p) for p in error.instance_path)
+            if len(where) > 240:  # a deeply nested instance: the start of its pointer
+                where = where[:237] + "..."
             message = error.message
             if len(message) > 240:
                 message = message[:237] + "..."
