@@ -121,6 +121,7 @@ def demo_command(events: int | None, seed: int, data_dir: Path | None, timeout: 
     timings: dict[str, float] = {}
     started = time.monotonic()
     probe: LatencyProbe | None = None
+    refused: dict[str, int] = {}
     try:
         progress(f"starting the local stack in {directory}")
         with LocalStack(directory) as stack:
@@ -130,6 +131,7 @@ def demo_command(events: int | None, seed: int, data_dir: Path | None, timeout: 
             progress(f"sending {traffic.event_items:,} events (seed {seed}) to {stack.url}")
             sent = send_plan(traffic, stack.url, keys)
             timings["sending"] = sent.duration_s
+            refused = dict(sent.refused)
             probe.stop()
             progress("waiting until everything sent is loaded and built")
             mark = time.monotonic()
@@ -148,7 +150,7 @@ def demo_command(events: int | None, seed: int, data_dir: Path | None, timeout: 
         **{f"time: {k}": f"{v:.1f} s" for k, v in timings.items()},
     }
     try:
-        report = build_report(warehouse, expected, measurements=measurements)
+        report = build_report(warehouse, expected, measurements=measurements, refused=refused)
         page = directory / "report.html"
         page.write_text(html.render(report, latency_seconds(warehouse)), encoding="utf-8")
     except ReportError as exc:

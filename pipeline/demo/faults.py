@@ -218,8 +218,6 @@ FAULTS: tuple[Fault, ...] = (
     ("malformed_json", 1, _not_json),
     ("malformed_batch", 1, _not_a_batch),
     ("unsupported_content_type", 1, _content_type),
-    # refused 401 before the body is read: an unauthenticated request writes no dead letter
-    ("unauthorized", 0, _unknown_key),
     ("adapter_failed", 1, _segment_anonymous),
     ("unmapped_event", 1, _segment_unmapped),
     ("malformed_json", 1, _log_truncated),
@@ -228,13 +226,21 @@ FAULTS: tuple[Fault, ...] = (
 )
 
 
+Refusal = tuple[str, int, Callable[[Callable[[], str], datetime], Request]]
+"""(reason, events per request, builder): requests refused before their body is read, so
+they leave nothing in the warehouse; the sender counts their 401s instead."""
+
+REFUSALS: tuple[Refusal, ...] = (("unauthorized", 2, _unknown_key),)
+
+
 def per_kind(events: int) -> int:
     return max(1, round(events * SHARE))
 
 
 def budget(events: int) -> int:
     """How many of `events` the faults take (the population gets the rest)."""
-    return per_kind(events) * sum(count for _, count, _ in FAULTS)
+    per_request = sum(count for _, count, _ in FAULTS) + sum(n for _, n, _ in REFUSALS)
+    return per_kind(events) * per_request
 
 
 def requests(
@@ -248,4 +254,8 @@ def requests(
             at = WINDOW_START + timedelta(seconds=round(rng.uniform(0, span), 3))
             planned.append(replace(build(uuid, at), fault=reason))
             expected.dead_letters[reason] += count
+        for reason, _, build in REFUSALS:
+            at = WINDOW_START + timedelta(seconds=round(rng.uniform(0, span), 3))
+            planned.append(replace(build(uuid, at), fault=reason))
+            expected.refused[reason] += 1
     return planned

@@ -139,6 +139,8 @@ class Expected:
     business_events: int = 0
     duplicates_by_kind: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    """Requests refused before their body was read (reason -> requests): nothing is stored."""
     late_events: int = 0
     duplicate_sessions: int = 0
     """Visits with an event reported by a client and by the server (signup, subscription)."""
@@ -166,6 +168,7 @@ class Expected:
             "duplicates": self.duplicates,
             "duplicates_by_kind": dict(sorted(self.duplicates_by_kind.items())),
             "dead_letters": dict(sorted(self.dead_letters.items())),
+            "refused": dict(sorted(self.refused.items())),
             "late_events": self.late_events,
             "duplicate_sessions": self.duplicate_sessions,
             "users": self.users,

@@ -142,11 +142,14 @@ def build_report(
     expected: Mapping[str, Any] | None = None,
     *,
     measurements: Mapping[str, Any] | None = None,
+    refused: Mapping[str, int] | None = None,
 ) -> Report:
     """Query the warehouse file (read-only) and assemble the report.
 
     `expected` is `Expected.to_json()` of the generator (None: no comparison columns);
-    `measurements` are extra non-deterministic figures (timings, probes sent).
+    `measurements` are extra non-deterministic figures (timings, probes sent); `refused` is
+    what the sender saw refused at the door (`SendResult.refused`), which the warehouse cannot
+    show because nothing of those requests is stored.
     """
     if not warehouse.is_file():
         raise ReportError(f"{warehouse}: no warehouse file (did the pipeline run?)")
@@ -155,7 +158,7 @@ def build_report(
     except duckdb.Error as exc:
         raise ReportError(f"{warehouse}: cannot open read-only: {exc}") from None
     try:
-        return _build(connection, expected or {}, dict(measurements or {}))
+        return _build(connection, expected or {}, dict(measurements or {}), refused)
     except duckdb.CatalogException as exc:
         first = str(exc).splitlines()[0]
         raise ReportError(f"{warehouse}: the dbt models are missing ({first})") from None
@@ -176,7 +179,10 @@ def _group_order(group: str) -> tuple[int, str]:
 
 
 def _build(
-    connection: duckdb.DuckDBPyConnection, expected: Mapping[str, Any], measured: dict[str, Any]
+    connection: duckdb.DuckDBPyConnection,
+    expected: Mapping[str, Any],
+    measured: dict[str, Any],
+    refused: Mapping[str, int] | None = None,
 ) -> Report:
     sections = [
         _conversion(connection),
@@ -185,7 +191,12 @@ def _build(
     ]
     duplicates, mismatches = _duplicates(connection, expected)
     dead, dead_mismatches = _dead_letters(connection, expected)
-    sections += [duplicates, dead, _quality(connection)]
+    sections += [duplicates, dead]
+    if refused is not None:
+        refusals, refused_mismatches = _refused(refused, expected)
+        sections.append(refusals)
+        dead_mismatches += refused_mismatches
+    sections.append(_quality(connection))
     measured = {**_latency(connection), **_freshness(connection), **measured}
     seed = expected.get("seed")
     return Report(
@@ -385,7 +396,7 @@ def _dead_letters(
     rows: list[list[Any]] = []
     mismatches = []
     for reason in reasons:
-        got, want = int(measured.get(reason, 0)), injected.get(reason) if expected else None
+        got, want = int(measured.get(reason, 0)), injected.get(reason, 0) if expected else None
         rows.append([reason, got, want, None if want is None else got == want])
         if want is not None and got != want:
             mismatches.append(f"dead letters {reason}: warehouse {got}, injected {want}")
@@ -397,6 +408,29 @@ def _dead_letters(
             "dead_letters",
             "Dead letters by reason (raw.dead_letters)",
             ["reason", "warehouse", "injected", "match"],
+            rows,
+        ),
+        mismatches,
+    )
+
+
+def _refused(refused: Mapping[str, int], expected: Mapping[str, Any]) -> tuple[Table, list[str]]:
+    """Requests the gateway refused before reading their body (no key or an unknown one):
+    counted from the 401s the sender received, since nothing of them reaches the warehouse
+    (docs/security.md). A reason that also shows up in raw.dead_letters is a mismatch there."""
+    injected: Mapping[str, int] = expected.get("refused", {})
+    rows: list[list[Any]] = []
+    mismatches = []
+    for reason in sorted(set(refused) | set(injected)):
+        got, want = int(refused.get(reason, 0)), injected.get(reason, 0) if expected else None
+        rows.append([reason, got, want, None if want is None else got == want])
+        if want is not None and got != want:
+            mismatches.append(f"refused requests {reason}: answered 401 {got}, injected {want}")
+    return (
+        Table(
+            "refused",
+            "Requests refused before their body was read (401, nothing stored)",
+            ["reason", "answered 401", "injected", "match"],
             rows,
         ),
         mismatches,

@@ -52,6 +52,8 @@ class SendResult:
     statuses: Counter[int] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     """Per-item refusals the gateway reported in 200 responses (reason -> count)."""
+    refused: Counter[str] = field(default_factory=Counter)
+    """Fault requests answered 401 (fault -> requests): refused before their body was read."""
     sdk_delivered: int = 0
     duration_s: float = 0.0
 
@@ -141,6 +143,8 @@ def _post(
             break
         time.sleep(min(2.0, 0.2 * 2**attempt))
     result.statuses[response.status_code] += 1
+    if request.fault is not None and response.status_code == 401:
+        result.refused[request.fault] += 1
     if response.status_code != 200 and request.fault is None:
         raise SendError(
             f"{request.producer} {request.route} at {ts(request.at)}: HTTP "

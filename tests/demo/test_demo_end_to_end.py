@@ -79,6 +79,10 @@ def test_the_warehouse_holds_exactly_what_was_injected(runs: list[Any]) -> None:
     for reason, count in expected["dead_letters"].items():
         assert dead[reason][:2] == [count, count], reason
     assert dead["total"][0] == sum(expected["dead_letters"].values())
+    assert "unauthorized" not in dead  # refused before the body was read: nothing stored
+    refused = section_rows(document, "refused")
+    for reason, count in expected["refused"].items():
+        assert refused[reason][:2] == [count, count], reason
     conversion = section_rows(document, "conversion")
     assert {"chatgpt", "claude", "direct"} <= set(conversion)
     assert "Referral conversion by AI platform" in result.stdout

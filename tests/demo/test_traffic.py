@@ -186,17 +186,19 @@ def test_valid_traffic_validates_against_its_exact_contract_version(plan: traffi
 def test_faults_are_single_and_counted(plan: traffic.Plan) -> None:
     found = [r for r in plan.requests if r.fault is not None]
     per_kind = faults.per_kind(3000)
-    assert len(found) == per_kind * len(faults.FAULTS)
+    assert len(found) == per_kind * (len(faults.FAULTS) + len(faults.REFUSALS))
     assert all(r.attempts == 1 for r in found)
     assert Counter(r.fault for r in found) == Counter(
         {
             reason: per_kind * sum(1 for f in faults.FAULTS if f[0] == reason)
             for reason, _, _ in faults.FAULTS
         }
+        | {reason: per_kind for reason, _, _ in faults.REFUSALS}
     )
     assert sum(plan.expected.dead_letters.values()) == per_kind * sum(
         c for _, c, _ in faults.FAULTS
     )
+    assert plan.expected.refused == {reason: per_kind for reason, _, _ in faults.REFUSALS}
 
 
 def _ids(request: Request) -> set[str]:
@@ -221,6 +223,7 @@ def test_through_the_gateway_what_was_injected_is_what_arrives(gateway: Gateway)
     identities = {e["event"].get("dedup_key") or e["event"]["event_id"] for e in events}
     assert len(identities) == plan.expected.business_events
     assert Counter(d["reason"] for d in dead) == plan.expected.dead_letters
+    assert result.refused == plan.expected.refused  # 401 at the door, nothing written
     reason_of = {}
     for record in dead:
         payload = record.get("payload")
@@ -232,9 +235,10 @@ def test_through_the_gateway_what_was_injected_is_what_arrives(gateway: Gateway)
                     if isinstance(item.get(key), str):
                         reason_of[item[key]] = record["reason"]
     stored = {e["event"]["event_id"] for e in events}
+    refused = {reason for reason, _, _ in faults.REFUSALS}
     for request in plan.requests:
         for event_id in _ids(request) if request.fault else ():
-            if request.fault == "unauthorized":  # refused before the body is read: nowhere
+            if request.fault in refused:  # refused before the body is read: stored nowhere
                 assert event_id not in reason_of and event_id not in stored
             else:
                 assert reason_of.get(event_id) == request.fault, (request.fault, event_id)
