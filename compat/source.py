@@ -130,7 +130,7 @@ def parse_json(text: str, display: str) -> tuple[Any, dict[str, tuple[int, int]]
     such as 1e400 that overflows): Python's parser accepts those, but they are not JSON and
     would leak into JSON reports as invalid output.
     """
-    too_deep = _nesting_overflow(text, MAX_NESTING)
+    too_deep = nesting_overflow(text, MAX_NESTING)
     if too_deep is not None:
         line, column = too_deep
         raise InvalidInput(
@@ -159,7 +159,7 @@ def parse_json(text: str, display: str) -> tuple[Any, dict[str, tuple[int, int]]
     return value, positions
 
 
-def _nesting_overflow(text: str, limit: int) -> tuple[int, int] | None:
+def nesting_overflow(text: str, limit: int) -> tuple[int, int] | None:
     """Line and column of the first bracket nested deeper than `limit`, or None.
 
     A linear scan that skips string contents, so it runs before (and protects) the recursive
