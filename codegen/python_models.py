@@ -26,6 +26,7 @@ from datamodel_code_generator import generate
 from datamodel_code_generator.enums import DataModelType, InputFileType
 from datamodel_code_generator.format import Formatter, PythonVersion
 from datamodel_code_generator.parser import LiteralType
+from referencing import Registry
 
 from codegen.bundle import bundle
 from codegen.format import format_python
@@ -152,7 +153,9 @@ _EMPTY_OBJECT = "<empty object>"
 
 def _accepts_empty_object(root: Mapping[str, Any], subschema: Mapping[str, Any]) -> bool:
     document = {**subschema, "$defs": root.get("$defs", {})}
-    return bool(jsonschema.Draft202012Validator(document).is_valid({}))
+    # An empty registry: jsonschema's default would fetch a remote `$ref` of the contract.
+    validator = jsonschema.Draft202012Validator(document, registry=Registry())
+    return bool(validator.is_valid({}))
 
 
 def _patch_event_class(

@@ -28,6 +28,7 @@ still reads writer-to-reader (new-to-old), which `direction` says.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,14 +48,19 @@ class Report:
     mode: Mode
     policy: Policy
     changes: list[Change] = field(default_factory=list)
+    counterexamples_cut_short: bool = False
+    """True when the counterexample budget ran out: some incompatible changes may lack one."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "compatible": self.compatible,
             "mode": self.mode.value,
             "policy": self.policy.value,
             "changes": [change.to_json() for change in self.changes],
         }
+        if self.counterexamples_cut_short:
+            body["counterexamples_cut_short"] = True
+        return body
 
     @property
     def incompatible_changes(self) -> list[Change]:
@@ -95,13 +101,21 @@ def check_compatibility(
     labels: Sequence[str] | None = None,
     *,
     counterexamples: bool = True,
+    counterexample_seconds: float | None = None,
 ) -> Report:
     """Check the last of `schemas` (oldest first) against its history under `mode` and `policy`.
 
     `labels` name the versions in messages (defaults: the files' display names, or v1, v2, ...).
     `counterexamples=False` skips the search for callers that only need the verdicts (the
     version-bump rule), since searching is the expensive part of a check.
+    `counterexample_seconds` bounds the time all searches of this call take together (the
+    registry's per-request budget); once spent, the remaining incompatible changes are
+    reported without a counterexample and the report says it was cut short.
     """
+    deadline = (
+        time.monotonic() + counterexample_seconds if counterexample_seconds is not None else None
+    )
+    cut_short = False
     if labels is not None and len(labels) != len(schemas):
         raise ValueError(f"{len(labels)} labels for {len(schemas)} schemas")
     names = list(labels) if labels is not None else _default_labels(schemas)
@@ -122,10 +136,15 @@ def check_compatibility(
             compatible = is_compatible(diff.type, policy)
             found, instance = False, None
             if not compatible and counterexamples:
-                found, instance = find_counterexample(
-                    writer, reader, diff, search=not searched_in_vain
-                )
-                searched_in_vain = searched_in_vain or not found
+                if deadline is not None and time.monotonic() >= deadline:
+                    cut_short = True
+                else:
+                    found, instance = find_counterexample(
+                        writer, reader, diff, search=not searched_in_vain, deadline=deadline
+                    )
+                    searched_in_vain = searched_in_vain or not found
+                    if not found and deadline is not None and time.monotonic() >= deadline:
+                        cut_short = True
             changes.append(
                 _change(diff, comparison.direction, compatible, versions, prefix, found, instance)
             )
@@ -134,6 +153,7 @@ def check_compatibility(
         mode=mode,
         policy=policy,
         changes=changes,
+        counterexamples_cut_short=cut_short,
     )
 
 

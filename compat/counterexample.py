@@ -23,6 +23,7 @@ Both are deterministic for the same input and bounded in time, so checking a com
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -94,7 +95,12 @@ class _Target:
 
 
 def find_counterexample(
-    writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None = None, *, search: bool = True
+    writer: SchemaSet,
+    reader: SchemaSet,
+    diff: DiffPaths | None = None,
+    *,
+    search: bool = True,
+    deadline: float | None = None,
 ) -> tuple[bool, Any]:
     """(True, instance) with writer.accepts(instance) and not reader.accepts(instance), else (False, None).
 
@@ -102,14 +108,17 @@ def find_counterexample(
     (falling back to `new_path`) aims the targeted strategy. Without it, the targeted strategy
     starts at the root. `search=False` skips the fallback search, which does not depend on
     `diff`: a caller that already saw it fail for this writer/reader pair need not repeat it.
+    `deadline` (a time.monotonic() value) cuts both strategies short where their own time
+    limits would run longer: a caller with a budget for many searches (the registry, per
+    request) passes it so that the total, not only each search, stays bounded.
     """
     try:
         if _json_depth(inline_refs(writer)) > SEARCH_MAX_DEPTH:
             return False, None
-        found, instance = _targeted(writer, reader, diff)
+        found, instance = _targeted(writer, reader, diff, deadline)
         if found or not search:
             return found, instance
-        return _search(writer, reader)
+        return _search(writer, reader, deadline)
     except (InvalidInput, RecursionError):
         return False, None
 
@@ -127,8 +136,10 @@ def _separator(writer: SchemaSet, reader: SchemaSet) -> Callable[[Any], bool]:
 # -- targeted ------------------------------------------------------------------------------
 
 
-def _targeted(writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None) -> tuple[bool, Any]:
-    deadline = time.monotonic() + TARGETED_SECONDS
+def _targeted(
+    writer: SchemaSet, reader: SchemaSet, diff: DiffPaths | None, limit: float | None = None
+) -> tuple[bool, Any]:
+    deadline = min(time.monotonic() + TARGETED_SECONDS, limit if limit is not None else math.inf)
     wbuild = InstanceBuilder(writer)
     rbuild = InstanceBuilder(reader)
     paths: list[str] = []
@@ -536,11 +547,11 @@ def _ref_free(value: Any) -> bool:
 # -- search --------------------------------------------------------------------------------
 
 
-def _search(writer: SchemaSet, reader: SchemaSet) -> tuple[bool, Any]:
+def _search(writer: SchemaSet, reader: SchemaSet, limit: float | None = None) -> tuple[bool, Any]:
     """A bounded, derandomized hypothesis search for a writer instance the reader rejects."""
     from hypothesis_jsonschema import from_schema
 
-    deadline = time.monotonic() + SEARCH_SECONDS
+    deadline = min(time.monotonic() + SEARCH_SECONDS, limit if limit is not None else math.inf)
     try:
         bundled = inline_refs(writer)
         formats = {

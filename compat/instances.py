@@ -27,6 +27,7 @@ import jsonschema.validators
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
+from referencing import Registry
 
 from compat.source import SchemaSet, pointer_join
 
@@ -157,7 +158,9 @@ class InstanceBuilder:
         if validator is None:
             cls: type[Any] = jsonschema.Draft202012Validator
             if node.uri is None:
-                validator = cls(node.schema, format_checker=cls.FORMAT_CHECKER)
+                # An empty registry, not jsonschema's default (which fetches remote $refs with
+                # a warning): a schema fragment never reaches the network or the disk.
+                validator = cls(node.schema, registry=Registry(), format_checker=cls.FORMAT_CHECKER)
             else:
                 # The file's own dialect, so draft-07 tuples (`items: [...]`) mean what they say.
                 source = self.schemas.files.get(node.uri)

@@ -239,7 +239,7 @@ class _Linter:
         source = self.read_schema(path)
         if source is None:
             return
-        sset = SchemaSet(source, check=False)
+        sset = SchemaSet.for_source(source, check=False)
         self.walk(sset)
         if isinstance(source.contents, Mapping) and "examples" in source.contents:
             self.examples(sset, source)
@@ -281,7 +281,7 @@ class _Linter:
     def common(self, path: Path) -> None:
         source = self.read_schema(path)
         if source is not None:
-            self.walk(SchemaSet(source, check=False))
+            self.walk(SchemaSet.for_source(source, check=False))
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -311,7 +311,7 @@ class _Linter:
             return None
         self.structure(source, schema)
         self.constants(source, schema, event.name, version)
-        sset = SchemaSet(source, check=False)
+        sset = SchemaSet.for_source(source, check=False)
         self.walk(sset)
         self.dedup_key(sset, source, schema)
         examples_ok = self.examples(sset, source)

@@ -5,6 +5,18 @@ the line and column of the file that holds the offending keyword, even when that
 in a shared file reached through `$ref`. This module is the one place that reads JSON from
 disk: it keeps a source map per file and a `referencing.Registry` that resolves relative
 references between files, so callers never re-parse or guess positions.
+
+Where references may lead is decided here, once, by how a SchemaSet is built:
+
+- `SchemaSet.from_value` (schemas that arrive over HTTP, or are read back from the registry's
+  store) has no retriever at all: only references inside the document itself resolve
+  (fragments, `$anchor`s, embedded `$id` resources). Any other `$ref` - `file:`, `http(s):`,
+  relative paths, an `$id` that rebases them elsewhere - is refused before anything is
+  resolved, and even a reference that slipped past that check could not be fetched, because
+  nothing in the set can read a file or open a socket.
+- `SchemaSet.from_file` (the CLI, reading contracts from a checkout) resolves relative files,
+  but only regular files inside the contracts root (`confinement_root`) after resolving
+  symlinks, and no larger than MAX_FILE_BYTES.
 """
 
 from __future__ import annotations
@@ -12,6 +24,8 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +130,7 @@ def parse_json(text: str, display: str) -> tuple[Any, dict[str, tuple[int, int]]
     such as 1e400 that overflows): Python's parser accepts those, but they are not JSON and
     would leak into JSON reports as invalid output.
     """
-    too_deep = _nesting_overflow(text, MAX_NESTING)
+    too_deep = nesting_overflow(text, MAX_NESTING)
     if too_deep is not None:
         line, column = too_deep
         raise InvalidInput(
@@ -145,7 +159,7 @@ def parse_json(text: str, display: str) -> tuple[Any, dict[str, tuple[int, int]]
     return value, positions
 
 
-def _nesting_overflow(text: str, limit: int) -> tuple[int, int] | None:
+def nesting_overflow(text: str, limit: int) -> tuple[int, int] | None:
     """Line and column of the first bracket nested deeper than `limit`, or None.
 
     A linear scan that skips string contents, so it runs before (and protects) the recursive
@@ -188,16 +202,21 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_json_file(path: Path | str) -> SourceFile:
-    """Read and parse one JSON file; InvalidInput when it is missing, unreadable or invalid.
+# The largest JSON file refract reads. Contracts are a few KiB; the cap keeps a `$ref` or a
+# command-line argument naming a huge file from exhausting memory.
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
-    Files must be UTF-8 (RFC 8259 §8.1). A leading byte order mark is tolerated, as the RFC
-    allows, because editors on Windows add one and refusing it helps nobody.
+
+def _read_regular_file(path: Path, display: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; InvalidInput for anything else.
+
+    The file is opened non-blocking and checked with fstat on the open descriptor, so a FIFO
+    cannot block the reader waiting for a writer, a device such as /dev/zero is never read,
+    and the check applies to the very file that is read (no window to swap it).
     """
-    path = Path(path)
-    display = display_path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise InvalidInput(f"{display}: no such file") from None
     except IsADirectoryError:
@@ -206,6 +225,34 @@ def read_json_file(path: Path | str) -> SourceFile:
         raise InvalidInput(f"{display}: permission denied") from None
     except OSError as exc:
         raise InvalidInput(f"{display}: cannot read: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise InvalidInput(f"{display}: is a directory, expected a JSON file")
+        raise InvalidInput(f"{display}: not a regular file, expected a JSON file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise InvalidInput(f"{display}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(
+            f"{display}: larger than {MAX_FILE_BYTES} bytes, more than refract reads"
+        )
+    return data
+
+
+def read_json_file(path: Path | str) -> SourceFile:
+    """Read and parse one JSON file; InvalidInput when it is missing, unreadable or invalid.
+
+    Files must be UTF-8 (RFC 8259 §8.1). A leading byte order mark is tolerated, as the RFC
+    allows, because editors on Windows add one and refusing it helps nobody. Only regular
+    files up to MAX_FILE_BYTES are read (see _read_regular_file).
+    """
+    path = Path(path)
+    display = display_path(path)
+    data = _read_regular_file(path, display)
     body = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = body.decode("utf-8")
@@ -252,25 +299,57 @@ def check_schema(source: SourceFile) -> None:
         )
 
 
+def confinement_root(path: Path | str) -> Path:
+    """The directory a schema file's `$ref`s may reach: its contracts root, else its own directory.
+
+    The contracts root is the nearest directory above the file (symlinks resolved) that holds
+    an `events/` directory, the layout of a contracts tree, so `events/x/1.0.0.json` reaches
+    `../../common/...`. A file outside any contracts tree (`refract diff old.json new.json`)
+    reaches only files in its own directory and below.
+    """
+    resolved = Path(path).resolve()
+    for directory in resolved.parents:
+        if (directory / "events").is_dir():
+            return directory
+    return resolved.parent
+
+
+OUTSIDE_REFS = "references outside the schema are not resolved"
+
+
 class SchemaSet:
     """A root schema plus every file its references reach.
 
     Relative `$ref`s resolve against the file's URI (or its `$id`), files are read lazily on
     first reference and checked against their metaschema, and `resolve()` reports which file
     and pointer a reference lands on so that positions stay exact across files.
+
+    Files are read only when `files_root` is given (from_file does), and only regular files
+    inside it. Without it (from_value), the set has no retriever at all and every reference
+    must land inside the root document: that is checked before anything is resolved.
     """
 
-    def __init__(self, root: SourceFile, *, check: bool = True) -> None:
+    def __init__(
+        self, root: SourceFile, *, check: bool = True, files_root: Path | None = None
+    ) -> None:
         if check:
             check_schema(root)
         self.root = root
         self.files: dict[str, SourceFile] = {root.uri: root}
         self._check = check
+        self._files_root = files_root.resolve() if files_root is not None else None
+        if self._files_root is None:
+            _refuse_outside_refs(root)
         resource = Resource.from_contents(
             root.contents, default_specification=_specification(root.contents)
         )
         # attrs-generated keyword the stubs do not show; `retrieve` loads referenced files lazily.
-        empty: Registry[Any] = Registry(retrieve=self._retrieve)  # type: ignore[call-arg]
+        # An in-memory set gets referencing's default, which retrieves nothing.
+        empty: Registry[Any] = (
+            Registry(retrieve=self._retrieve)  # type: ignore[call-arg]
+            if self._files_root is not None
+            else Registry()
+        )
         self.registry: Registry[Any] = empty.with_resource(root.uri, resource).crawl()
         if check:
             self._check_references()
@@ -295,12 +374,30 @@ class SchemaSet:
                     pending.append(target)
 
     @classmethod
-    def from_file(cls, path: Path | str) -> SchemaSet:
-        return cls(read_json_file(path))
+    def from_file(cls, path: Path | str, *, root: Path | None = None) -> SchemaSet:
+        """A schema file whose relative `$ref`s may reach files inside `root`.
+
+        `root` defaults to confinement_root(path): the contracts root holding the file, else
+        the file's own directory.
+        """
+        return cls.for_source(read_json_file(path), root=root)
+
+    @classmethod
+    def for_source(
+        cls, source: SourceFile, *, check: bool = True, root: Path | None = None
+    ) -> SchemaSet:
+        """A set over a file already read (`source.uri` a file: URI), confined like from_file."""
+        if root is None:
+            root = confinement_root(Path(unquote(urlsplit(source.uri).path)))
+        return cls(source, check=check, files_root=root)
 
     @classmethod
     def from_value(cls, value: Any, uri: str = INLINE_URI, display: str = "<inline>") -> SchemaSet:
-        """A schema given as a Python value (tests, registry payloads); refs stay within it."""
+        """A schema given as a Python value (registry payloads, stored schemas, tests).
+
+        It has no retriever: references resolve only inside the value, and any other `$ref`
+        is InvalidInput ending in OUTSIDE_REFS, raised before any resolution is attempted.
+        """
         return cls(SourceFile(uri, display, value, {}))
 
     @property
@@ -308,10 +405,19 @@ class SchemaSet:
         return self.root.contents
 
     def _retrieve(self, uri: str) -> Resource[Any]:
+        """Load a referenced file: a regular file inside the confinement root, nothing else."""
         parts = urlsplit(uri)
-        if parts.scheme != "file":
+        root = self._files_root
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost") or root is None:
             raise referencing.exceptions.NoSuchResource(uri)
-        source = read_json_file(Path(unquote(parts.path)))
+        path = Path(unquote(parts.path))
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root):
+            raise InvalidInput(
+                f"{display_path(path)}: outside {display_path(root)}, the directory this "
+                "schema's $refs may reach (its contracts root, or its own directory)"
+            )
+        source = read_json_file(resolved)
         if self._check:
             check_schema(source)
         self.files[source.uri] = source
@@ -408,11 +514,62 @@ class SchemaSet:
         return bool(self.validator().is_valid(instance))
 
 
+def _refuse_outside_refs(root: SourceFile) -> None:
+    """InvalidInput for the first reference that does not land inside the root document.
+
+    "Inside" means the target, without its fragment, is the root's URI or the URI of a
+    resource the document embeds with `$id`. Checked on the document alone, before the
+    `referencing` registry is built, so a refused reference is never looked up at all.
+    """
+    inside = {root.uri, *_embedded_ids(root.contents, root.uri)}
+    for pointer, ref, base in _located_refs(root.contents, "", root.uri):
+        target, _ = urldefrag(_join(base, ref))
+        if target not in inside:
+            where = root.locate(pointer_join(pointer, "$ref"))
+            raise InvalidInput(f"{where}: $ref {ref!r} at #{pointer}: {OUTSIDE_REFS}")
+
+
+_REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _embedded_ids(node: Any, base: str) -> Iterator[str]:
+    """The URIs of the resources a document embeds with `$id` (as `_schema_refs` bases them)."""
+    if isinstance(node, Mapping):
+        identifier = node.get("$id")
+        if isinstance(identifier, str) and identifier.split("#")[0]:
+            base = _join(base, identifier).split("#")[0]
+            yield base
+        for key, value in node.items():
+            if key not in _DATA_KEYWORDS:
+                yield from _embedded_ids(value, base)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _embedded_ids(item, base)
+
+
+def _located_refs(node: Any, pointer: str, base: str) -> Iterator[tuple[str, str, str]]:
+    """(pointer of the holding schema, reference, base URI) for every reference keyword."""
+    if isinstance(node, Mapping):
+        identifier = node.get("$id")
+        if isinstance(identifier, str) and identifier.split("#")[0]:
+            base = _join(base, identifier).split("#")[0]
+        for keyword in _REF_KEYWORDS:
+            ref = node.get(keyword)
+            if isinstance(ref, str):
+                yield pointer, ref, base
+        for key, value in node.items():
+            if key not in _DATA_KEYWORDS:
+                yield from _located_refs(value, pointer_join(pointer, key), base)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _located_refs(item, pointer_join(pointer, index), base)
+
+
 def _join(base: str, ref: str) -> str:
     from urllib.parse import urljoin
 
     if base.startswith("urn:"):
-        return base + ref if ref.startswith("#") else ref
+        return base + ref if ref.startswith("#") or not ref else ref
     return urljoin(base, ref)
 
 

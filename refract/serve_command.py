@@ -34,12 +34,20 @@ from refract.stream_options import resolve_settings, stream_options
     default=None,
     help="PostgreSQL DSN of the registry (REFRACT_REGISTRY_DSN; default: SQLite in --data-dir).",
 )
+@click.option(
+    "--registry-read-auth/--no-registry-read-auth",
+    "read_auth",
+    default=None,
+    help="Registry reads and compatibility checks need a token (the admin token or a write "
+    "key), as in Confluent deployments with authentication (REFRACT_READ_AUTH; default: open).",
+)
 @stream_options
 def serve_command(
     host: str | None,
     port: int | None,
     data_dir: Path | None,
     registry_dsn: str | None,
+    read_auth: bool | None,
     stream: str | None,
     kinesis_stream: str | None,
     kinesis_dead_letter_stream: str | None,
@@ -58,6 +66,7 @@ def serve_command(
         port=port,
         data_dir=data_dir,
         registry_dsn=registry_dsn,
+        read_auth=read_auth,
         stream=stream,
         kinesis_stream=kinesis_stream,
         kinesis_dead_letter_stream=kinesis_dead_letter_stream,

@@ -30,7 +30,10 @@ INVALID_VERSION = 42202
 INVALID_COMPATIBILITY_LEVEL = 42203
 INVALID_MODE = 42204
 OPERATION_NOT_PERMITTED = 42205
+INVALID_SUBJECT = 42208
+SCHEMA_TOO_LARGE = 42209
 BAD_REQUEST = 40001  # malformed request body (not JSON, wrong field types)
+PAYLOAD_TOO_LARGE = 41301  # Refract: body above the registry's limit (HTTP 413)
 STORE_ERROR = 50001  # the database failed (Confluent: error in the backend data store)
 
 # Refract extensions: a new major version and its lens.

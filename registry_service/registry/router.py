@@ -20,19 +20,24 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from registry_service.openapi import registry_models as m
 from registry_service.openapi.registry_docs import reading, writing
-from registry_service.registry import errors
+from registry_service.registry import errors, strict_json
 from registry_service.registry.errors import RegistryError
 from registry_service.registry.keys import KeyStore
-from registry_service.registry.service import Registry, version_json
+from registry_service.registry.limits import MAX_BODY_BYTES, MAX_BODY_DEPTH
+from registry_service.registry.service import (
+    Registry,
+    check_path_parameters,
+    version_json,
+)
 
 log = logging.getLogger("refract.registry")
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 _ACCEPTED_BODY_TYPES = ("application/json", MEDIA_TYPE, "application/vnd.schemaregistry+json")
-MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 class AuthSettings(Protocol):
@@ -51,7 +56,12 @@ class RegistryResponse(JSONResponse):
 
 
 def error_response(error: RegistryError) -> RegistryResponse:
-    return RegistryResponse(error.to_json(), status_code=error.status)
+    response = RegistryResponse(error.to_json(), status_code=error.status)
+    if error.error_code == errors.PAYLOAD_TOO_LARGE:
+        # The rest of the body is still on its way: closing the connection after the answer
+        # stops the server from reading (and the sender from sending) what it refused.
+        response.headers["connection"] = "close"
+    return response
 
 
 class _RegistryRoute(APIRoute):
@@ -62,6 +72,7 @@ class _RegistryRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
+                check_path_parameters(request.path_params)
                 return await handler(request)
             except RegistryError as error:
                 return error_response(error)
@@ -90,7 +101,13 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _json_body(request: Request) -> Any:
-    """The request body as JSON, from either accepted media type (40001 otherwise)."""
+    """The request body as strict JSON, from either accepted media type (40001 otherwise).
+
+    The size is checked before the body is buffered: a declared Content-Length above
+    MAX_BODY_BYTES is refused unread, and the stream is read only up to the cap (a chunked or
+    lying sender gets 413 as soon as it passes it). Parsing runs in a worker thread, since a
+    4 MiB body takes the nesting scan and json.loads long enough to stall the event loop.
+    """
     content_type = request.headers.get("content-type", "application/json")
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in _ACCEPTED_BODY_TYPES:
@@ -98,15 +115,39 @@ async def _json_body(request: Request) -> Any:
             errors.BAD_REQUEST,
             f"Unsupported content type {media!r}: send application/json or {MEDIA_TYPE}",
         )
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise RegistryError(errors.BAD_REQUEST, f"Request body above {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise RegistryError(errors.BAD_REQUEST, "Content-Length must be a byte count")
+        if int(declared) > MAX_BODY_BYTES:
+            raise _too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
+    return await run_in_threadpool(_parse_body, raw)
+
+
+def _parse_body(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return strict_json.loads(raw.decode("utf-8"), max_depth=MAX_BODY_DEPTH)
+    except UnicodeDecodeError as exc:
+        raise RegistryError(
+            errors.BAD_REQUEST, f"Malformed JSON body: not UTF-8 at byte {exc.start}"
+        ) from None
+    except strict_json.StrictJSONError as exc:
         raise RegistryError(errors.BAD_REQUEST, f"Malformed JSON body: {exc}") from None
+
+
+def _too_large() -> RegistryError:
+    return RegistryError(
+        errors.PAYLOAD_TOO_LARGE, f"Request body above {MAX_BODY_BYTES} bytes, the registry's limit"
+    )
 
 
 Body = Annotated[Any, Depends(_json_body)]

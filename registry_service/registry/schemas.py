@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compat.source import InvalidInput, SchemaSet
+from compat.source import MAX_NESTING, InvalidInput, SchemaSet
 from compat.versions import Version, parse_schema_ref
-from registry_service.registry import errors
+from registry_service.registry import errors, strict_json
 from registry_service.registry.errors import RegistryError
+from registry_service.registry.limits import MAX_SCHEMA_BYTES, MAX_SCHEMA_NODES
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,21 @@ class ParsedSchema:
         return f"{self.event}/{self.semver}" if self.event and self.semver else None
 
     def schema_set(self) -> SchemaSet:
-        return SchemaSet.from_value(self.value)
+        """The schema for the diff engine: in memory, references only inside itself.
+
+        A schema stored before references were confined may hold a `$ref` to a file; it is
+        refused here (42201) like a new one, never resolved, so nothing it names is read.
+        """
+        try:
+            return SchemaSet.from_value(self.value)
+        except InvalidInput as exc:
+            raise RegistryError(
+                errors.INVALID_SCHEMA, f"Invalid schema: {_without_position(exc)}"
+            ) from None
+        except RecursionError:
+            raise RegistryError(
+                errors.INVALID_SCHEMA, "Invalid schema: nested too deeply"
+            ) from None
 
 
 def canonical(value: Any) -> str:
@@ -70,36 +85,64 @@ def declared_version(value: Any) -> tuple[str, Version] | None:
 
 def parse_schema(value: Any) -> ParsedSchema:
     """A registrable schema from the request's `schema` field (a JSON string, as in Confluent,
-    or - a convenience - the JSON value itself); 42201 naming the problem otherwise."""
+    or - a convenience - the JSON value itself); 42201 naming the problem otherwise.
+
+    The text is parsed strictly (strict_json) and bounded in size and node count (42209,
+    Confluent's "schema too large") before the metaschema check and the diff engine see it.
+    """
     if isinstance(value, str):
+        if len(value) > MAX_SCHEMA_BYTES:
+            raise _too_large(f"above {MAX_SCHEMA_BYTES} bytes")
         try:
-            document = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(
-                errors.INVALID_SCHEMA,
-                f"Invalid schema: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            ) from None
+            document = strict_json.loads(value, max_depth=MAX_NESTING)
+        except strict_json.StrictJSONError as exc:
+            raise RegistryError(errors.INVALID_SCHEMA, f"Invalid schema: not JSON: {exc}") from None
     elif isinstance(value, dict | bool):
-        document = value
+        # The same strict reading for a value given inline (NaN, surrogates, depth).
+        try:
+            document = strict_json.loads(compact(value), max_depth=MAX_NESTING)
+        except (strict_json.StrictJSONError, RecursionError) as exc:
+            why = str(exc) if isinstance(exc, strict_json.StrictJSONError) else "nested too deeply"
+            raise RegistryError(errors.INVALID_SCHEMA, f"Invalid schema: {why}") from None
     else:
         raise RegistryError(
             errors.INVALID_SCHEMA,
             "Invalid schema: the 'schema' field must be a string holding a JSON Schema document",
         )
+    text = compact(document)
+    size = len(text.encode())
+    if size > MAX_SCHEMA_BYTES:
+        raise _too_large(f"{size} bytes, above {MAX_SCHEMA_BYTES}")
+    if strict_json.count_nodes(document, MAX_SCHEMA_NODES) > MAX_SCHEMA_NODES:
+        raise _too_large(f"more than {MAX_SCHEMA_NODES} JSON values")
     try:
         SchemaSet.from_value(document)
     except InvalidInput as exc:
-        message = str(exc).removeprefix("<inline>:1:1: ").removeprefix("<inline>: ")
-        raise RegistryError(errors.INVALID_SCHEMA, f"Invalid schema: {message}") from None
+        raise RegistryError(
+            errors.INVALID_SCHEMA, f"Invalid schema: {_without_position(exc)}"
+        ) from None
     except RecursionError:
         raise RegistryError(errors.INVALID_SCHEMA, "Invalid schema: nested too deeply") from None
     declared = declared_version(document)
     return ParsedSchema(
         value=document,
-        text=compact(document),
+        text=text,
         fingerprint=fingerprint(document),
         event=declared[0] if declared else None,
         semver=declared[1] if declared else None,
+    )
+
+
+def _without_position(exc: InvalidInput) -> str:
+    """An InvalidInput about an in-memory schema, without its meaningless `<inline>:1:1`."""
+    return str(exc).removeprefix("<inline>:1:1: ").removeprefix("<inline>: ")
+
+
+def _too_large(why: str) -> RegistryError:
+    return RegistryError(
+        errors.SCHEMA_TOO_LARGE,
+        f"Schema too large: {why}; the registry accepts schemas up to {MAX_SCHEMA_BYTES} bytes "
+        f"and {MAX_SCHEMA_NODES} JSON values",
     )
 
 

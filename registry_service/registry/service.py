@@ -19,6 +19,7 @@ concurrent registrations cannot both pass against the same history.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,11 @@ from compat.versions import Version
 from registry_service.registry import errors
 from registry_service.registry.errors import RegistryError
 from registry_service.registry.lens_check import GENERATED_INSTANCES, read_lens, verify_lens
+from registry_service.registry.limits import (
+    COUNTEREXAMPLE_SECONDS,
+    MAX_SCHEMA_ID,
+    MAX_SUBJECT_LENGTH,
+)
 from registry_service.registry.schemas import ParsedSchema, parse_schema, stored_schema
 from registry_service.registry.store import Store, StoreTx, VersionRow
 
@@ -53,7 +59,7 @@ def parse_version(text: str | int) -> int | None:
     raw = str(text).strip()
     if raw.lower() == LATEST or raw == "-1":
         return None
-    if raw.isdigit() and 1 <= int(raw) <= MAX_VERSION:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= MAX_VERSION:
         return int(raw)
     raise RegistryError(
         errors.INVALID_VERSION,
@@ -125,8 +131,10 @@ def _optional_int(body: Mapping[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None or (key in ("id", "version") and value in (0, -1)):
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RegistryError(errors.BAD_REQUEST, f"'{key}' must be a positive integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SCHEMA_ID:
+        raise RegistryError(
+            errors.BAD_REQUEST, f"'{key}' must be a positive integer up to {MAX_SCHEMA_ID}"
+        )
     return int(value)
 
 
@@ -141,6 +149,7 @@ class Evaluation:
     messages: list[str] = field(default_factory=list)
     lens_from: str | None = None  # set when the candidate opens a new major
     lens_checked: int = 0
+    counterexamples_cut_short: bool = False  # the per-request search budget ran out
 
     def to_json(self, verbose: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"is_compatible": self.compatible}
@@ -149,6 +158,8 @@ class Evaluation:
         body["compatibility"] = self.level
         body["compared_with"] = self.compared_with
         body["changes"] = [_change_json(change) for change in self.changes]
+        if self.counterexamples_cut_short:
+            body["counterexamples_cut_short"] = True
         if self.lens_from is not None:
             body["lens"] = {"from": self.lens_from, "instances_checked": self.lens_checked}
         return body
@@ -184,9 +195,16 @@ def version_json(row: VersionRow) -> dict[str, Any]:
 class Registry:
     """The schema registry over one store: Confluent operations and the gateway's lookups."""
 
-    def __init__(self, store: Store, *, lens_instances: int = GENERATED_INSTANCES) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        lens_instances: int = GENERATED_INSTANCES,
+        counterexample_seconds: float = COUNTEREXAMPLE_SECONDS,
+    ) -> None:
         self.store = store
         self.lens_instances = lens_instances
+        self.counterexample_seconds = counterexample_seconds
 
     # -- the interface the gateway uses ------------------------------------------------------
 
@@ -237,6 +255,7 @@ class Registry:
             return self._find(tx, subject, version, deleted=deleted)
 
     def schema(self, schema_id: int) -> str:
+        _check_schema_id(schema_id)
         with self.store.read() as tx:
             found = tx.schema_by_id(schema_id)
         if found is None:
@@ -244,6 +263,7 @@ class Registry:
         return found[0]
 
     def schema_versions(self, schema_id: int, *, deleted: bool = False) -> list[VersionRow]:
+        _check_schema_id(schema_id)
         with self.store.read() as tx:
             if tx.schema_by_id(schema_id) is None:
                 raise RegistryError(errors.SCHEMA_NOT_FOUND, f"Schema {schema_id} not found")
@@ -447,8 +467,10 @@ class Registry:
             [*schemas, candidate.schema_set()],
             mode,
             labels=[*labels, candidate.ref or "the new schema"],
+            counterexample_seconds=self.counterexample_seconds,
         )
         evaluation.compatible = report.compatible
+        evaluation.counterexamples_cut_short = report.counterexamples_cut_short
         evaluation.compared_with = [r.version for r in history]
         evaluation.changes = report.changes
         evaluation.messages = [
@@ -599,8 +621,53 @@ class Registry:
 
 
 def _check_subject(subject: str) -> None:
-    if not subject or not subject.strip() or any(ord(c) < 32 for c in subject):
-        raise RegistryError(errors.BAD_REQUEST, f"Invalid subject name {subject!r}")
+    """42208 (Confluent's invalid subject) for a name no subject can have.
+
+    Control and format characters (Unicode Cc/Cf, which include the bidirectional overrides
+    U+202A-U+202E and isolates U+2066-U+2069 that make a name display as another), lone
+    surrogates and private-use or unassigned code points are refused, as are blank names and
+    names over MAX_SUBJECT_LENGTH characters. Checked on every route that names a subject, so
+    such a name never reaches a store (PostgreSQL refuses NUL with an error of its own).
+    """
+    if not subject or not subject.strip():
+        raise RegistryError(errors.INVALID_SUBJECT, "Invalid subject name: it is empty")
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        raise RegistryError(
+            errors.INVALID_SUBJECT,
+            f"Invalid subject name: {len(subject)} characters, more than {MAX_SUBJECT_LENGTH}",
+        )
+    for index, char in enumerate(subject):
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise RegistryError(
+                errors.INVALID_SUBJECT,
+                f"Invalid subject name: character U+{ord(char):04X} at position {index} is a "
+                "control, format (e.g. bidirectional override) or unassigned character",
+            )
+
+
+def _check_schema_id(schema_id: int) -> None:
+    if not 1 <= schema_id <= MAX_SCHEMA_ID:
+        raise RegistryError(errors.SCHEMA_NOT_FOUND, f"Schema {schema_id} not found")
+
+
+def check_path_parameters(params: Mapping[str, Any]) -> None:
+    """Validate the path parameters every registry route shares, before the handler runs.
+
+    `subject` must be a valid subject name (42208); `schema_id`, when it is an integer
+    outside the stores' int64 range (or not positive), names no schema (40403) - a number
+    too large for the store must not reach it. Non-numeric ids are left to FastAPI (40001).
+    """
+    subject = params.get("subject")
+    if isinstance(subject, str):
+        _check_subject(subject)
+    raw = params.get("schema_id")
+    if isinstance(raw, str):
+        text = raw.strip()
+        digits = text.removeprefix("-").removeprefix("+")
+        if digits.isascii() and digits.isdigit():
+            if len(digits) > 19 or text.startswith("-"):
+                raise RegistryError(errors.SCHEMA_NOT_FOUND, f"Schema {text[:40]} not found")
+            _check_schema_id(int(digits))
 
 
 def _check_event(subject: str, candidate: ParsedSchema) -> None:
