@@ -72,10 +72,28 @@ class Missing:
     message: str
 
 
+class OutsideReference(ValueError):
+    """A schema named a resource outside itself (a file, a URL): never fetched."""
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    """jsonschema_rs's retriever: contracts are bundled and self-contained, so a reference
+    to anything else is refused instead of read. jsonschema_rs's default retriever reads
+    ``file://`` URIs and fetches URLs, and a schema stored before the registry refused such
+    references (or written to its database by hand) must not make the gateway do either."""
+    raise OutsideReference(f"references outside the schema are not resolved: {uri[:200]}")
+
+
 def compile_schema(schema: dict[str, Any]) -> Any:
-    """A jsonschema_rs Draft 2020-12 validator that agrees with the reference validator."""
+    """A jsonschema_rs Draft 2020-12 validator that agrees with the reference validator.
+
+    Raises ValueError (jsonschema_rs's ValidationError is one) for a schema it cannot compile,
+    a reference outside the schema included."""
     return jsonschema_rs.Draft202012Validator(
-        prune_formats(schema), validate_formats=True, formats=compiled_formats()
+        prune_formats(schema),
+        validate_formats=True,
+        formats=compiled_formats(),
+        retriever=_refuse_retrieval,
     )
 
 
@@ -145,7 +163,18 @@ class ValidatorCache:
             with self._lock:
                 self._missing[(event, version)] = (self.clock() + self.negative_seconds, missing)
             return missing
-        compiled = Compiled(event, version, schema, compile_schema(schema))
+        try:
+            validator = compile_schema(schema)
+        except ValueError as exc:  # a stored schema the gateway cannot use: its events wait
+            first = str(exc).splitlines()[0][:300]
+            missing = Missing(
+                "unknown_version",
+                f"/schema: {event} {version} is registered but cannot be compiled: {first}",
+            )
+            with self._lock:
+                self._missing[(event, version)] = (self.clock() + self.negative_seconds, missing)
+            return missing
+        compiled = Compiled(event, version, schema, validator)
         self.compilations += 1
         with self._lock:
             self._compiled[(event, version)] = compiled

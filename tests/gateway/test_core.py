@@ -305,3 +305,33 @@ def test_version_plans_follow_the_validator_cache(installation: Service) -> None
     replanned = gateway._plans["page_view/2.0.0"].compiled
     assert replanned is not planned
     assert replanned is cache.get("page_view", "2.0.0")
+
+
+def test_a_stored_schema_naming_a_file_is_never_read_by_the_gateway(
+    installation: Service, tmp_path: Path
+) -> None:
+    """A contract stored before the registry refused outside references (or edited in its
+    database by hand) must not make the gateway read a file: jsonschema_rs's default
+    retriever would load the file and validate events against it."""
+    import sqlite3
+
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"type": "object"}')  # would accept anything the real contract refuses
+    schema = installation.registry.contract("page_view", "2.0.0")
+    assert schema is not None
+    schema["properties"]["page"] = {"$ref": outside.as_uri()}
+    database = installation.settings.data_dir / "registry.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "UPDATE registry_schemas SET schema_text = ? WHERE id = (SELECT schema_id FROM "
+            "registry_versions WHERE subject = 'page_view' AND semver = '2.0.0')",
+            (json.dumps(schema),),
+        )
+        connection.execute("UPDATE registry_generation SET generation = generation + 1")
+    installation.gateway.validators.refresh_seconds = 0
+    event = example("page_view", "2.0.0")
+    event["page"] = {"not": "a page"}
+    [outcome] = installation.gateway.ingest([event], PRODUCER, "sdk")
+    assert outcome.status == "rejected" and outcome.reason == "unknown_version", outcome
+    assert "references outside the schema are not resolved" in str(outcome.message)
+    assert installation.events() == []
