@@ -7,21 +7,11 @@ allow extra fields because error bodies and versions may carry Refract extension
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The values registry_service.registry.service accepts (LEVELS, MODES; a test keeps them equal).
-Level = Literal[
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-]
-ModeName = Literal["READWRITE", "READONLY", "IMPORT"]
+from registry_service.registry.service import Level, ModeName
 
 
 class _Open(BaseModel):
