@@ -7,11 +7,21 @@ allow extra fields because error bodies and versions may carry Refract extension
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from registry_service.registry.service import Level, ModeName
+# The values registry_service.registry.service accepts (LEVELS, MODES; a test keeps them equal).
+Level = Literal[
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+]
+ModeName = Literal["READWRITE", "READONLY", "IMPORT"]
 
 
 class _Open(BaseModel):

@@ -22,7 +22,7 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
 from compat.check import check_compatibility
 from compat.model import Change, Mode
@@ -38,7 +38,7 @@ from registry_service.registry.limits import (
 from registry_service.registry.schemas import ParsedSchema, parse_schema, stored_schema
 from registry_service.registry.store import Store, StoreTx, VersionRow
 
-Level = Literal[
+LEVELS = (
     "BACKWARD",
     "BACKWARD_TRANSITIVE",
     "FORWARD",
@@ -46,11 +46,8 @@ Level = Literal[
     "FULL",
     "FULL_TRANSITIVE",
     "NONE",
-]
-ModeName = Literal["READWRITE", "READONLY", "IMPORT"]
-# One definition of each: the Literal types declare them in the OpenAPI document.
-LEVELS: tuple[str, ...] = get_args(Level)
-MODES: tuple[str, ...] = get_args(ModeName)
+)
+MODES = ("READWRITE", "READONLY", "IMPORT")
 DEFAULT_LEVEL = "BACKWARD_TRANSITIVE"
 DEFAULT_MODE = "READWRITE"
 MAX_VERSION = 2**31 - 1
