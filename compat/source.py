@@ -532,37 +532,42 @@ def _refuse_outside_refs(root: SourceFile) -> None:
 _REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 
-def _embedded_ids(node: Any, base: str) -> Iterator[str]:
-    """The URIs of the resources a document embeds with `$id` (as `_schema_refs` bases them)."""
+def _schema_objects(
+    node: Any, pointer: str, base: str
+) -> Iterator[tuple[str, Mapping[str, Any], str, bool]]:
+    """(pointer, object, base URI, embeds a resource) for every schema object of a document.
+
+    The one walk that knows how an embedded `$id` rebases its subschema and which keywords
+    hold data rather than schemas; the reference and resource listings below read it.
+    """
     if isinstance(node, Mapping):
         identifier = node.get("$id")
+        embeds = False
         if isinstance(identifier, str) and identifier.split("#")[0]:
-            base = _join(base, identifier).split("#")[0]
-            yield base
+            base, embeds = _join(base, identifier).split("#")[0], True
+        yield pointer, node, base, embeds
         for key, value in node.items():
             if key not in _DATA_KEYWORDS:
-                yield from _embedded_ids(value, base)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _embedded_ids(item, base)
-
-
-def _located_refs(node: Any, pointer: str, base: str) -> Iterator[tuple[str, str, str]]:
-    """(pointer of the holding schema, reference, base URI) for every reference keyword."""
-    if isinstance(node, Mapping):
-        identifier = node.get("$id")
-        if isinstance(identifier, str) and identifier.split("#")[0]:
-            base = _join(base, identifier).split("#")[0]
-        for keyword in _REF_KEYWORDS:
-            ref = node.get(keyword)
-            if isinstance(ref, str):
-                yield pointer, ref, base
-        for key, value in node.items():
-            if key not in _DATA_KEYWORDS:
-                yield from _located_refs(value, pointer_join(pointer, key), base)
+                yield from _schema_objects(value, pointer_join(pointer, key), base)
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            yield from _located_refs(item, pointer_join(pointer, index), base)
+            yield from _schema_objects(item, pointer_join(pointer, index), base)
+
+
+def _embedded_ids(node: Any, base: str) -> Iterator[str]:
+    """The URIs of the resources a document embeds with `$id`."""
+    return (uri for _, _, uri, embeds in _schema_objects(node, "", base) if embeds)
+
+
+def _located_refs(
+    node: Any, pointer: str, base: str, keywords: tuple[str, ...] = _REF_KEYWORDS
+) -> Iterator[tuple[str, str, str]]:
+    """(pointer of the holding schema, reference, base URI) for every reference keyword."""
+    for where, schema, uri, _ in _schema_objects(node, pointer, base):
+        for keyword in keywords:
+            ref = schema.get(keyword)
+            if isinstance(ref, str):
+                yield where, ref, uri
 
 
 def _join(base: str, ref: str) -> str:
@@ -582,19 +587,7 @@ def _schema_refs(node: Any, base: str) -> Iterator[tuple[str, str]]:
 
     An embedded `$id` changes the base for its subschema, as the registry's crawl does.
     """
-    if isinstance(node, Mapping):
-        identifier = node.get("$id")
-        if isinstance(identifier, str) and identifier.split("#")[0]:
-            base = _join(base, identifier).split("#")[0]
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            yield ref, base
-        for key, value in node.items():
-            if key not in _DATA_KEYWORDS:
-                yield from _schema_refs(value, base)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _schema_refs(item, base)
+    return ((ref, uri) for _, ref, uri in _located_refs(node, "", base, ("$ref",)))
 
 
 def _walk(node: Any, pointer: str) -> Iterator[tuple[str, Any]]:
