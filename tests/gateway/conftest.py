@@ -4,6 +4,7 @@ the whole application served by uvicorn in a thread on an ephemeral port."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import shutil
 import socket
@@ -77,6 +78,11 @@ class Service:
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.write_key}"}
+
+    def basic_auth(self) -> dict[str, str]:
+        """Segment's convention: the write key as the basic-auth user name."""
+        token = base64.b64encode(f"{self.write_key}:".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
 
     # -- serving --------------------------------------------------------------------------------
 

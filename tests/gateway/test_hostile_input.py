@@ -22,8 +22,6 @@ import copy
 import json
 import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,18 +97,6 @@ def deep_in(base: dict[str, Any], field: str, depth: int) -> dict[str, Any]:
     return event
 
 
-@pytest.fixture
-def served(tmp_path: Path, registry_template: Path) -> Iterator[Service]:
-    service = Service(tmp_path / "data", registry_template).serve()
-    yield service
-    service.close()
-
-
-def basic(service: Service) -> dict[str, str]:
-    token = base64.b64encode(f"{service.write_key}:".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
 def post(service: Service, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
     sent = {"Content-Type": "application/json", **headers}
     return httpx.post(f"{service.url}{path}", content=body, headers=sent, timeout=60)
@@ -138,13 +124,13 @@ def fresh(event: dict[str, Any]) -> dict[str, Any]:
 # -- POST /v1/events ------------------------------------------------------------------------
 
 
-def test_events_route_rejects_each_hostile_event_alone(served: Service) -> None:
+def test_events_route_rejects_each_hostile_event_alone(service: Service) -> None:
     first, last = fresh(example("page_view", "2.0.0")), fresh(example("signup", "1.0.0"))
     base = example("page_view", "2.0.0")
     deep = [deep_in(fresh(base), "page", n) for n in (33, 254, 300, 960)]
     deep += [deep_in(fresh(base), "referral", 300), deep_in(fresh(base), "extra", 960)]
     events = [first, *HOSTILE.values(), *deep, last]
-    response = post(served, "/v1/events", dumps({"events": events}), served.auth())
+    response = post(service, "/v1/events", dumps({"events": events}), service.auth())
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert len(results) == len(events)
@@ -153,11 +139,11 @@ def test_events_route_rejects_each_hostile_event_alone(served: Service) -> None:
     reasons = [r["reason"] for r in results[1:-1]]
     assert "internal_error" not in reasons
     assert set(reasons[-len(deep) + 1 :]) == {"too_deep"}, reasons  # 254 and deeper
-    assert [r["event"]["event_id"] for r in served.events()] == [
+    assert [r["event"]["event_id"] for r in service.events()] == [
         first["event_id"],
         last["event_id"],
     ]
-    letters = assert_replayable(served)
+    letters = assert_replayable(service)
     assert len(letters) == len(events) - 2
     # the deepest payloads were re-serialized as JSON: the very event that was sent
     reserialized = [
@@ -171,34 +157,34 @@ def test_events_route_rejects_each_hostile_event_alone(served: Service) -> None:
 
 @pytest.mark.parametrize("depth", [255, 300, 600, 961, 1020])
 def test_a_deep_event_in_a_small_body_is_rejected_alone_as_json(
-    served: Service, depth: int
+    service: Service, depth: int
 ) -> None:
     """Small bodies skip the per-event size check, so the depth is caught elsewhere."""
     good = fresh(example("page_view", "2.0.0"))
     for field in ("page", "extra", "event_id"):
         bad = deep_in(fresh(example("page_view", "2.0.0")), field, depth)
-        response = post(served, "/v1/events", dumps({"events": [bad, good]}), served.auth())
+        response = post(service, "/v1/events", dumps({"events": [bad, good]}), service.auth())
         assert response.status_code == 200, response.text
         verdicts = [r["status"] for r in response.json()["results"]]
         assert verdicts == ["rejected", "accepted"]
-    assert len(served.events()) == 3
-    for letter in assert_replayable(served):
+    assert len(service.events()) == 3
+    for letter in assert_replayable(service):
         assert letter["reason"] in ("too_deep", "schema_violation")
 
 
-def test_a_deep_event_without_a_key_is_401_not_500(served: Service) -> None:
+def test_a_deep_event_without_a_key_is_401_not_500(service: Service) -> None:
     body = dumps({"events": [nested(960)]})
-    response = post(served, "/v1/events", body, {})
+    response = post(service, "/v1/events", body, {})
     assert response.status_code == 401
-    assert served.dead_letters() == []
+    assert service.dead_letters() == []
 
 
-def test_a_refused_deep_body_is_one_json_dead_letter(served: Service) -> None:
+def test_a_refused_deep_body_is_one_json_dead_letter(service: Service) -> None:
     """A malformed batch (no events array) whose small body nests 1000 deep."""
     body = dumps({"events": nested(1000)})
-    response = post(served, "/v1/events", body, served.auth())
+    response = post(service, "/v1/events", body, service.auth())
     assert response.status_code == 400 and response.json()["error"] == "malformed_batch"
-    [letter] = assert_replayable(served)
+    [letter] = assert_replayable(service)
     assert letter["reason"] == "malformed_batch"
 
 
@@ -240,37 +226,37 @@ def segment_hostiles() -> list[Any]:
     return messages
 
 
-def test_segment_batch_with_hostile_messages_lands_the_valid_ones(served: Service) -> None:
+def test_segment_batch_with_hostile_messages_lands_the_valid_ones(service: Service) -> None:
     first = {**PAGE, "messageId": str(uuid.uuid4())}
     last = {**PAGE, "messageId": str(uuid.uuid4())}
     body = dumps({"batch": [first, *segment_hostiles(), last]})
-    response = post(served, "/v1/batch", body, basic(served))
+    response = post(service, "/v1/batch", body, service.basic_auth())
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True}
-    landed = {r["event"]["event_id"] for r in served.events()}
+    landed = {r["event"]["event_id"] for r in service.events()}
     assert {first["messageId"], last["messageId"]} <= landed
-    assert_replayable(served)
+    assert_replayable(service)
 
 
 @pytest.mark.parametrize("path", ["/v1/track", "/v1/page", "/v1/screen", "/v1/identify"])
-def test_segment_single_calls_never_fail_with_5xx(served: Service, path: str) -> None:
+def test_segment_single_calls_never_fail_with_5xx(service: Service, path: str) -> None:
     for message in segment_hostiles():
-        response = post(served, path, dumps(message), basic(served))
+        response = post(service, path, dumps(message), service.basic_auth())
         assert response.status_code in (200, 400), message if len(str(message)) < 300 else ""
         body = response.json()
         assert body["success"] is (response.status_code == 200)
-    assert_replayable(served)
+    assert_replayable(service)
 
 
 @pytest.mark.parametrize("value", LIMIT_TIMESTAMPS[:2])
 def test_segment_track_timestamp_at_the_datetime_limits_is_rejected_not_500(
-    served: Service, value: str
+    service: Service, value: str
 ) -> None:
     """The two requests of the issue: OverflowError (500) before."""
     message = {**SIGNUP, "messageId": str(uuid.uuid4()), "timestamp": value}
-    response = post(served, "/v1/track", dumps(message), basic(served))
+    response = post(service, "/v1/track", dumps(message), service.basic_auth())
     assert response.status_code == 200 and response.json() == {"success": True}
-    [letter] = served.dead_letters()
+    [letter] = service.dead_letters()
     assert letter["reason"] == "adapter_failed"
     assert "out of the representable range" in letter["message"]
     assert letter["payload"]["timestamp"] == value
@@ -301,7 +287,7 @@ def lead(**changes: Any) -> dict[str, Any]:
     return item
 
 
-def test_crm_leads_with_hostile_items_land_the_valid_ones(served: Service) -> None:
+def test_crm_leads_with_hostile_items_land_the_valid_ones(service: Service) -> None:
     items: list[Any] = [lead(), *HOSTILE.values()]
     for value in LIMIT_TIMESTAMPS:
         items.append(lead(createdAt=value, updatedAt=value))
@@ -311,21 +297,21 @@ def test_crm_leads_with_hostile_items_land_the_valid_ones(served: Service) -> No
     items.append(lead(properties=nested(300)))
     items.append(lead(id=2**64 - 1))
     items.append(lead())
-    response = post(served, "/v1/crm/leads", dumps(items), basic(served))
+    response = post(service, "/v1/crm/leads", dumps(items), service.basic_auth())
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert len(results) == len(items)
     assert results[0]["status"] == "accepted" and results[-1]["status"] == "accepted"
     assert "internal_error" not in {r.get("reason") for r in results}
-    assert {r["gateway"]["origin"] for r in served.events()} == {"crm"}
-    assert_replayable(served)
+    assert {r["gateway"]["origin"] for r in service.events()} == {"crm"}
+    assert_replayable(service)
 
 
-def test_crm_lead_timestamp_at_the_datetime_limits_is_rejected_not_500(served: Service) -> None:
+def test_crm_lead_timestamp_at_the_datetime_limits_is_rejected_not_500(service: Service) -> None:
     for value in LIMIT_TIMESTAMPS[:2]:
         item = lead()
         item["properties"].update(createdate=value, lastmodifieddate=value)
-        response = post(served, "/v1/crm/leads", dumps(item), basic(served))
+        response = post(service, "/v1/crm/leads", dumps(item), service.basic_auth())
         assert response.status_code == 200, response.text
         [result] = response.json()["results"]
         assert result["status"] == "rejected" and result["reason"] == "adapter_failed"
@@ -341,7 +327,7 @@ LINE = {
 }
 
 
-def test_logs_with_hostile_lines_land_the_valid_ones(served: Service) -> None:
+def test_logs_with_hostile_lines_land_the_valid_ones(service: Service) -> None:
     lines: list[bytes] = [dumps({**LINE, "request_id": "req_first"})]
     lines += [dumps(value) for value in HOSTILE.values()]
     for value in LIMIT_TIMESTAMPS:
@@ -352,13 +338,13 @@ def test_logs_with_hostile_lines_land_the_valid_ones(served: Service) -> None:
         lines.append(dumps({**LINE, "request_id": str(uuid.uuid4()), "duration_ms": duration}))
     lines.append(json.dumps({**LINE, "request_id": "req_last"}).encode())
     response = httpx.post(
-        f"{served.url}/v1/logs",
+        f"{service.url}/v1/logs",
         content=b"\n".join(lines),
-        headers={**served.auth(), "Content-Type": "application/x-ndjson"},
+        headers={**service.auth(), "Content-Type": "application/x-ndjson"},
         timeout=60,
     )
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert results[0]["status"] == "accepted" and results[-1]["status"] == "accepted"
     assert "internal_error" not in {r.get("reason") for r in results}
-    assert_replayable(served)
+    assert_replayable(service)

@@ -134,30 +134,22 @@ def test_the_unauthenticated_body_is_not_read(served: Service) -> None:
 # -- authenticated, refused as a whole: one capped dead letter, never one per item ----------
 
 
-@pytest.fixture
-def fresh(tmp_path: Path, registry_template: Path) -> Iterator[Service]:
-    service = Service(tmp_path / "data", registry_template).serve()
-    yield service
-    service.close()
-
-
-def _basic(service: Service) -> dict[str, str]:
-    token = base64.b64encode(f"{service.write_key}:".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
 @pytest.mark.parametrize("path,body", ROUTES, ids=[p for p, _ in ROUTES])
 def test_an_authenticated_bomb_is_one_capped_dead_letter(
-    fresh: Service, path: str, body: bytes
+    service: Service, path: str, body: bytes
 ) -> None:
-    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", **_basic(fresh)}
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+        **service.basic_auth(),
+    }
     if path == "/v1/events":
-        headers.update(fresh.auth())
-    response = httpx.post(f"{fresh.url}{path}", content=body, headers=headers, timeout=60)
+        headers.update(service.auth())
+    response = httpx.post(f"{service.url}{path}", content=body, headers=headers, timeout=60)
     assert response.status_code < 500, response.text
-    assert fresh.events() == []
-    letters = fresh.dead_letters()
-    cap = fresh.settings.dead_letter_payload_cap
+    assert service.events() == []
+    letters = service.dead_letters()
+    cap = service.settings.dead_letter_payload_cap
     if origin_of(path) == "segment" and path not in ("/v1/batch", "/v1/b"):
         # one message (an object with a huge 'events' field): it is over the event size limit
         # and rejected alone, as any one event would be; still one record, still capped.
@@ -170,18 +162,18 @@ def test_an_authenticated_bomb_is_one_capped_dead_letter(
         assert letter["payload_truncated"] is True
         assert len(base64.b64decode(letter["payload_base64"])) == cap
         assert letter["payload_bytes"] > cap
-        assert letter["producer"]["key_id"] == fresh.key_id
+        assert letter["producer"]["key_id"] == service.key_id
 
 
-def test_a_malformed_batch_from_a_producer_is_one_dead_letter(fresh: Service) -> None:
+def test_a_malformed_batch_from_a_producer_is_one_dead_letter(service: Service) -> None:
     body = b'{"events":{"a":[1,2,3]},"batch":[' + b"{}," * 500 + b"{}]}"
     response = httpx.post(
-        f"{fresh.url}/v1/events",
+        f"{service.url}/v1/events",
         content=body,
-        headers={"Content-Type": "application/json", **fresh.auth()},
+        headers={"Content-Type": "application/json", **service.auth()},
         timeout=10,
     )
     assert response.status_code == 400
-    [letter] = fresh.dead_letters()
+    [letter] = service.dead_letters()
     assert letter["reason"] == "malformed_batch"
     assert letter["payload"]["events"] == {"a": [1, 2, 3]}
